@@ -1,0 +1,45 @@
+import type net from "node:net";
+import type { CoordinatorConfig } from "./config.ts";
+import { Engine } from "./engine.ts";
+import type { Logger } from "./log.ts";
+import { createServer } from "./server.ts";
+import { openDatabase } from "./storage/open_database.ts";
+
+export interface Coordinator {
+  readonly engine: Engine;
+  /** Not yet listening: the caller listens. */
+  readonly server: net.Server;
+  /** Graceful stop: refuses new connections, answers held polls, ends streams, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database, runs due work left from before, and builds the server. */
+export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
+  const db = await openDatabase(config.db);
+  const engine = new Engine(db, config, log);
+  await engine.start();
+  const server = createServer(engine);
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    engine,
+    server,
+    close() {
+      closed ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await engine.stop();
+        // Held polls and streams have been answered; idle keep-alive sockets would hold close() open.
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 2_000).unref();
+        await stopped;
+        await db.destroy();
+      })();
+      return closed;
+    },
+  };
+}

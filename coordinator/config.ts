@@ -1,0 +1,146 @@
+import { parseArgs } from "node:util";
+
+/** The coordinator's settings, compiled once into milliseconds and frozen. */
+export interface CoordinatorConfig {
+  readonly host: string;
+  readonly port: number;
+  /** A SQLite file path (the default) or, later, a postgres:// URL. */
+  readonly db: string;
+  /** The longest a PollJobs request is held before it is answered empty. */
+  readonly pollHoldMs: number;
+  /** Subtracted from a client's Connect-Timeout-Ms so it gets its answer in time. */
+  readonly pollDeadlineMarginMs: number;
+  /** How long an offer waits for AcceptJob before it goes back to the queue. */
+  readonly acceptTimeoutMs: number;
+  /** How often launchers are told to heartbeat. */
+  readonly heartbeatIntervalMs: number;
+  /** How long a launcher's liveness lease lasts after each heartbeat. */
+  readonly leaseMs: number;
+  /** How long a job may wait while no live launcher matches it, by default. */
+  readonly matchTimeoutMs: number;
+  /** The first retry backoff; it doubles per attempt up to retryBackoffMaxMs. */
+  readonly retryBackoffMs: number;
+  readonly retryBackoffMaxMs: number;
+  /** The bytes of events stored per job before a truncation marker. */
+  readonly maxJobEventBytes: number;
+  /** The largest request body accepted. */
+  readonly readMaxBytes: number;
+}
+
+export const defaults: CoordinatorConfig = Object.freeze({
+  host: "127.0.0.1",
+  port: 7070,
+  db: "./data/tether.db",
+  pollHoldMs: 30_000,
+  pollDeadlineMarginMs: 1_000,
+  acceptTimeoutMs: 15_000,
+  heartbeatIntervalMs: 5_000,
+  leaseMs: 20_000,
+  matchTimeoutMs: 300_000,
+  retryBackoffMs: 1_000,
+  retryBackoffMaxMs: 300_000,
+  maxJobEventBytes: 16 * 1024 * 1024,
+  readMaxBytes: 4 * 1024 * 1024,
+});
+
+/** Each setting: its flag, its environment variable, how to parse it. */
+const settings = {
+  listen: { env: "TETHER_LISTEN", help: "host:port to listen on (HTTP/1.1 and h2c)" },
+  db: { env: "TETHER_DB", help: "SQLite database file" },
+  "poll-hold": { env: "TETHER_POLL_HOLD", help: "longest hold of a PollJobs request" },
+  "accept-timeout": { env: "TETHER_ACCEPT_TIMEOUT", help: "how long an offer waits for AcceptJob" },
+  "heartbeat-interval": { env: "TETHER_HEARTBEAT_INTERVAL", help: "heartbeat period told to launchers" },
+  lease: { env: "TETHER_LEASE", help: "launcher liveness lease" },
+  "match-timeout": { env: "TETHER_MATCH_TIMEOUT", help: "default wait for a matching launcher" },
+  "retry-backoff": { env: "TETHER_RETRY_BACKOFF", help: "first retry backoff (doubles per attempt)" },
+  "retry-backoff-max": { env: "TETHER_RETRY_BACKOFF_MAX", help: "largest retry backoff" },
+  "max-job-event-bytes": { env: "TETHER_MAX_JOB_EVENT_BYTES", help: "event bytes stored per job" },
+  "read-max-bytes": { env: "TETHER_READ_MAX_BYTES", help: "largest request body" },
+} as const;
+
+type SettingName = keyof typeof settings;
+
+/** Usage text listing every flag, its variable and its default. */
+export function usage(): string {
+  const lines = ["Usage: npm run coordinator -- [flags]", ""];
+  for (const [name, s] of Object.entries(settings)) {
+    lines.push(`  --${name.padEnd(22)} ${s.env.padEnd(28)} ${s.help}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Compiles flags and environment into a frozen config. Flags win over the
+ * environment, which wins over the defaults. Throws with a message that names
+ * the bad setting.
+ */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): CoordinatorConfig {
+  const options = Object.fromEntries(
+    Object.keys(settings).map((name) => [name, { type: "string" as const }]),
+  );
+  const { values } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean" } }, strict: true });
+  const flags = values as Record<string, string | boolean | undefined>;
+  const raw = (name: SettingName): string | undefined =>
+    (flags[name] as string | undefined) ?? env[settings[name].env];
+  const duration = (name: SettingName, fallback: number, min = 0): number => {
+    const text = raw(name);
+    if (text === undefined) return fallback;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < min) {
+      throw new Error(
+        `--${name} (${settings[name].env}) must be a duration such as "30s", "1500ms" or "5m"` +
+          (min > 0 ? ` of at least ${min}ms` : "") + `; got "${text}"`,
+      );
+    }
+    return ms;
+  };
+  const bytes = (name: SettingName, fallback: number): number => {
+    const text = raw(name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1024) {
+      throw new Error(`--${name} (${settings[name].env}) must be a whole number of bytes, at least 1024; got "${text}"`);
+    }
+    return n;
+  };
+  const { host, port } = parseListen(raw("listen") ?? `${defaults.host}:${defaults.port}`);
+  const config: CoordinatorConfig = {
+    host,
+    port,
+    db: raw("db") ?? defaults.db,
+    pollHoldMs: duration("poll-hold", defaults.pollHoldMs, 100),
+    pollDeadlineMarginMs: defaults.pollDeadlineMarginMs,
+    acceptTimeoutMs: duration("accept-timeout", defaults.acceptTimeoutMs, 100),
+    heartbeatIntervalMs: duration("heartbeat-interval", defaults.heartbeatIntervalMs, 50),
+    leaseMs: duration("lease", defaults.leaseMs, 100),
+    matchTimeoutMs: duration("match-timeout", defaults.matchTimeoutMs, 100),
+    retryBackoffMs: duration("retry-backoff", defaults.retryBackoffMs),
+    retryBackoffMaxMs: duration("retry-backoff-max", defaults.retryBackoffMaxMs),
+    maxJobEventBytes: bytes("max-job-event-bytes", defaults.maxJobEventBytes),
+    readMaxBytes: bytes("read-max-bytes", defaults.readMaxBytes),
+  };
+  if (config.leaseMs <= config.heartbeatIntervalMs) {
+    throw new Error(
+      `--lease (${config.leaseMs}ms) must be longer than --heartbeat-interval (${config.heartbeatIntervalMs}ms), ` +
+        "or every launcher would lapse between heartbeats",
+    );
+  }
+  return Object.freeze(config);
+}
+
+/** Parses "250ms", "30s", "5m", "1h" or a bare number of milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? "ms"]!;
+  return Math.round(Number(match[1]) * unit);
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 0 && port <= 65535)) {
+    throw new Error(`--listen (TETHER_LISTEN) must be host:port, such as 127.0.0.1:7070 or [::1]:7070; got "${text}"`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}

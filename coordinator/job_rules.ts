@@ -1,0 +1,72 @@
+import { FailureReason, JobState } from "../gen/tether/v1/job_pb.ts";
+import { SessionState } from "../gen/tether/v1/session_pb.ts";
+
+/** The states a job can leave to, from each state. Anything else is a bug or bad input. */
+const transitions: Readonly<Record<JobState, readonly JobState[]>> = {
+  [JobState.UNSPECIFIED]: [],
+  [JobState.QUEUED]: [JobState.OFFERED, JobState.CANCELLED, JobState.FAILED],
+  [JobState.OFFERED]: [JobState.RUNNING, JobState.QUEUED, JobState.CANCELLED],
+  [JobState.RUNNING]: [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLING, JobState.RETRY_WAIT],
+  [JobState.CANCELLING]: [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.RETRY_WAIT],
+  [JobState.RETRY_WAIT]: [JobState.QUEUED, JobState.CANCELLED],
+  [JobState.SUCCEEDED]: [],
+  [JobState.FAILED]: [],
+  [JobState.CANCELLED]: [],
+};
+
+export const terminalStates: readonly JobState[] = [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED];
+/** States in which a launcher holds the job, and so a concurrency slot. */
+export const heldStates: readonly JobState[] = [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING];
+
+export function isTerminal(state: JobState): boolean {
+  return terminalStates.includes(state);
+}
+
+/** Throws when a job may not go from one state to the other. */
+export function assertTransition(jobId: string, from: JobState, to: JobState): void {
+  if (!transitions[from].includes(to)) {
+    throw new Error(`Illegal transition of job "${jobId}" from ${JobState[from]} to ${JobState[to]}`);
+  }
+}
+
+/** Infrastructure failures are retried by default; a job's own failures only when it asks. */
+export function isRetryable(reason: FailureReason, retryJobFailures: boolean): boolean {
+  switch (reason) {
+    case FailureReason.LAUNCHER_LOST:
+    case FailureReason.OFFER_EXPIRED:
+      return true;
+    case FailureReason.EXIT_NONZERO:
+    case FailureReason.EXECUTOR_ERROR:
+    case FailureReason.TIMEOUT:
+      return retryJobFailures;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The wait before attempt `attempt + 1`: the base doubled per attempt, capped,
+ * with "equal jitter" (half fixed, half random) so that retries of jobs that
+ * failed together do not arrive together.
+ */
+export function retryBackoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + random() * (full / 2));
+}
+
+/** A session's state follows the state of its latest turn. */
+export function sessionStateFor(jobState: JobState): SessionState {
+  switch (jobState) {
+    case JobState.RUNNING:
+    case JobState.CANCELLING:
+      return SessionState.RUNNING;
+    case JobState.SUCCEEDED:
+      return SessionState.IDLE;
+    case JobState.FAILED:
+      return SessionState.FAILED;
+    case JobState.CANCELLED:
+      return SessionState.CANCELLED;
+    default:
+      return SessionState.PENDING;
+  }
+}

@@ -1,0 +1,54 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Engine } from "./engine.ts";
+import { routes } from "./routes.ts";
+
+/** The first bytes of every HTTP/2 connection without TLS (h2c, as gRPC clients send it). */
+const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/**
+ * Builds the coordinator's server, unstarted: Connect, gRPC and gRPC-Web
+ * over HTTP/1.1 and h2c on one port. A connection goes to the HTTP/2 server
+ * when it opens with the h2c preface, else to the HTTP/1.1 one. The caller
+ * listens (tests on port 0).
+ */
+export function createServer(engine: Engine): net.Server {
+  const handler = connectNodeAdapter({
+    routes: routes(engine),
+    readMaxBytes: engine.config.readMaxBytes,
+    // A misspelt field must be an error, not a silently dropped value.
+    jsonOptions: { ignoreUnknownFields: false },
+    fallback(req, res) {
+      const [status, text] = req.url === "/healthz"
+        ? [200, "ok\n"]
+        : [404, "Not found. RPCs are POST /tether.v1.<Service>/<Method>; see the README.\n"];
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(text);
+    },
+  });
+  const h1 = http.createServer(handler);
+  // Long polls and watch streams are idle by design: no socket idle timeout.
+  h1.timeout = 0;
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer(handler);
+  h2.setTimeout(0);
+
+  return net.createServer((socket) => {
+    let head = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, h2Preface.length);
+      const isH2 = head.subarray(0, n).equals(h2Preface.subarray(0, n));
+      if (isH2 && head.length < h2Preface.length) return; // not sure yet
+      socket.off("data", sniff);
+      socket.pause();
+      socket.unshift(head);
+      (isH2 ? h2 : h1).emit("connection", socket);
+      socket.resume();
+    };
+    socket.on("data", sniff);
+    socket.on("error", () => socket.destroy());
+  });
+}

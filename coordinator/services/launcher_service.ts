@@ -1,0 +1,161 @@
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { FailureReason, JobState, JobStateSchema } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherState, LauncherStateSchema } from "../../gen/tether/v1/launcher_pb.ts";
+import type { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import type { Engine } from "../engine.ts";
+import { invalidArgument } from "../errors.ts";
+import { acceptJob } from "../storage/accept_job.ts";
+import { appendJobEvents } from "../storage/append_job_events.ts";
+import type { AttemptOutcome } from "../storage/end_attempt.ts";
+import { finishJob } from "../storage/finish_job.ts";
+import { heartbeat } from "../storage/heartbeat.ts";
+import { deregisterLauncher, drainLauncher, loadLauncher, registerLauncher } from "../storage/launchers.ts";
+import { listLaunchers } from "../storage/list_launchers.ts";
+import { jobToProto, launcherToProto } from "../to_proto.ts";
+import {
+  checkEnum,
+  checkJsonObject,
+  checkLabels,
+  checkRange,
+  checkText,
+  requireName,
+  requireText,
+} from "../validate.ts";
+import { pollJobs } from "./poll_jobs.ts";
+
+/** Failure reasons a launcher may report; the others are the coordinator's to decide. */
+const reportableReasons = [
+  FailureReason.EXIT_NONZERO,
+  FailureReason.EXECUTOR_ERROR,
+  FailureReason.TIMEOUT,
+  FailureReason.LAUNCHER_LOST,
+];
+
+/** The launcher API: registration, polling, reports; and the operators' view of launchers. */
+export function launcherService(engine: Engine): ServiceImpl<typeof LauncherService> {
+  const { db, config, policy } = engine;
+  const report = (req: { launcherId: string; jobId: string; fencingToken: string }) => ({
+    launcherId: requireText(req.launcherId, "launcherId", 128),
+    jobId: requireText(req.jobId, "jobId", 128),
+    fencingToken: requireText(req.fencingToken, "fencingToken", 32),
+  });
+  return {
+    async registerLauncher(req) {
+      if (req.executors.length === 0) throw invalidArgument("executors must list at least one executor profile");
+      if (req.executors.length > 64) throw invalidArgument("executors may list at most 64 executor profiles");
+      const { launcher, changes } = await registerLauncher(db, {
+        name: requireName(req.name, "name"),
+        hostname: requireText(req.hostname, "hostname", 253),
+        labels: checkLabels(req.labels, "labels"),
+        executors: req.executors.map((e, i) => requireName(e, `executors[${i}]`)),
+        maxConcurrency: checkRange(req.maxConcurrency, "maxConcurrency", 1, 1000),
+        version: checkText(req.version, "version", 64),
+        instanceId: requireText(req.instanceId, "instanceId", 128),
+      }, { ...policy, leaseMs: config.leaseMs }, engine.now());
+      await engine.publish(changes);
+      engine.timer.arm(launcher.lease_expires_at);
+      return {
+        launcher: launcherToProto(launcher),
+        heartbeatInterval: durationFromMs(config.heartbeatIntervalMs),
+        leaseDuration: durationFromMs(config.leaseMs),
+        pollHold: durationFromMs(config.pollHoldMs),
+        acceptTimeout: durationFromMs(config.acceptTimeoutMs),
+      };
+    },
+
+    pollJobs: (req, ctx) => pollJobs(engine, req, ctx),
+
+    async acceptJob(req) {
+      const r = report(req);
+      const launcher = await loadLauncher(db, r.launcherId);
+      const { job, changed } = await acceptJob(db, { ...r, hostname: launcher.hostname }, engine.now());
+      if (changed) await engine.publish({ jobs: [job], launchers: [] });
+      return { job: jobToProto(job) };
+    },
+
+    async heartbeat(req) {
+      const launcherId = requireText(req.launcherId, "launcherId", 128);
+      if (req.runningJobs.length > 1000) throw invalidArgument("runningJobs may list at most 1000 jobs");
+      const running = req.runningJobs.map((j, i) => ({
+        jobId: requireText(j.jobId, `runningJobs[${i}].jobId`, 128),
+        fencingToken: requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 32),
+      }));
+      const now = engine.now();
+      const beat = await heartbeat(db, launcherId, running, config.leaseMs, now);
+      if (beat.launcher) engine.timer.arm(beat.launcher.lease_expires_at);
+      return {
+        leaseExpireTime: beat.launcher ? timestampFromMs(beat.launcher.lease_expires_at) : undefined,
+        cancelJobIds: beat.cancelJobIds,
+        staleJobIds: beat.staleJobIds,
+        drain: beat.launcher?.state === LauncherState.DRAINING,
+        deregistered: beat.launcher === null,
+      };
+    },
+
+    async appendJobEvents(req) {
+      const r = report(req);
+      if (req.events.length > 1000) throw invalidArgument("events may hold at most 1000 events per batch");
+      const events = req.events.map((e, i) => checkJsonObject(e, `events[${i}]`, 1024 * 1024));
+      const firstOffset = checkRange(Number(req.firstOffset), "firstOffset", 0, Number.MAX_SAFE_INTEGER);
+      const executorSessionId = req.executorSessionId === ""
+        ? null
+        : checkText(req.executorSessionId, "executorSessionId");
+      const { job, changed } = await appendJobEvents(
+        db,
+        { ...r, firstOffset, events, executorSessionId },
+        config.maxJobEventBytes,
+        engine.now(),
+      );
+      if (changed) await engine.publish({ jobs: [job], launchers: [] });
+      return { nextOffset: BigInt(job.next_event_offset) };
+    },
+
+    async finishJob(req) {
+      const r = report(req);
+      const state = checkEnum(req.state, JobStateSchema, "state");
+      if (state !== JobState.SUCCEEDED && state !== JobState.FAILED && state !== JobState.CANCELLED) {
+        throw invalidArgument("state must be JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_CANCELLED");
+      }
+      if (state === JobState.FAILED && !reportableReasons.includes(req.failureReason)) {
+        throw invalidArgument(
+          "a FAILED report needs failureReason FAILURE_REASON_EXIT_NONZERO, _EXECUTOR_ERROR, _TIMEOUT or _LAUNCHER_LOST",
+        );
+      }
+      const outcome: AttemptOutcome = {
+        state,
+        reason: state === JobState.FAILED ? req.failureReason : state === JobState.CANCELLED
+          ? FailureReason.CANCELLED
+          : FailureReason.UNSPECIFIED,
+        error: checkText(req.error, "error", 64 * 1024),
+        exitCode: req.exitCode ?? null,
+        result: req.result === undefined ? null : checkJsonObject(req.result, "result", 1024 * 1024),
+        executorSessionId: req.executorSessionId === "" ? null : checkText(req.executorSessionId, "executorSessionId"),
+      };
+      const nextEventOffset = req.nextEventOffset === undefined
+        ? null
+        : checkRange(Number(req.nextEventOffset), "nextEventOffset", 0, Number.MAX_SAFE_INTEGER);
+      const { job, changed } = await finishJob(db, { ...r, outcome, nextEventOffset }, policy, engine.now());
+      if (changed) await engine.publish({ jobs: [job], launchers: [] });
+      return { job: jobToProto(job) };
+    },
+
+    async deregisterLauncher(req) {
+      const id = requireText(req.launcherId, "launcherId", 128);
+      const { launcher, changes } = await deregisterLauncher(db, id, policy, engine.now());
+      await engine.publish(changes);
+      return { launcher: launcherToProto(launcher) };
+    },
+
+    async listLaunchers(req) {
+      const states = req.states.map((s, i) => checkEnum(s, LauncherStateSchema, `states[${i}]`));
+      return { launchers: (await listLaunchers(db, states)).map(launcherToProto) };
+    },
+
+    async drainLauncher(req) {
+      const launcher = await drainLauncher(db, requireText(req.launcherId, "launcherId", 128), engine.now());
+      await engine.publish({ jobs: [], launchers: [launcher.id] });
+      return { launcher: launcherToProto(launcher) };
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import {
+  type PollJobsRequest,
+  type PollJobsResponse,
+  PollJobsResponseSchema,
+} from "../../gen/tether/v1/launcher_service_pb.ts";
+import { Waiter } from "../dispatcher.ts";
+import type { Engine } from "../engine.ts";
+import { invalidArgument } from "../errors.ts";
+import { claimJobs } from "../storage/claim_jobs.ts";
+import { loadLauncher } from "../storage/launchers.ts";
+import { findOffers, jobsToStop, releaseOffers } from "../storage/offers.ts";
+import type { JobRow, LauncherRow } from "../storage/rows.ts";
+import { executorSessionIds } from "../storage/sessions.ts";
+import { launcherTraits } from "../storage/traits.ts";
+import { offerToProto } from "../to_proto.ts";
+import { checkRange, requireText } from "../validate.ts";
+
+/**
+ * The long poll. It answers at once when the launcher has offers or
+ * commands waiting; otherwise it holds the request until a job or a command
+ * arrives for it, or until the hold ends (the server's hold, cut short to
+ * answer before the client's own deadline), then answers empty. A client
+ * that goes away claims nothing: offers made for it go back to the queue.
+ */
+export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: HandlerContext): Promise<PollJobsResponse> {
+  const launcherId = requireText(req.launcherId, "launcherId", 128);
+  const pollId = requireText(req.pollId, "pollId", 128);
+  const freeSlots = checkRange(req.freeSlots, "freeSlots", 0, 1000);
+  if (req.cancellingJobIds.length > 1000) throw invalidArgument("cancellingJobIds may list at most 1000 jobs");
+  const alreadyStopping = new Set(req.cancellingJobIds);
+  const deadline = Date.now() + holdMs(engine, ctx);
+
+  let launcher = await loadLauncher(engine.db, launcherId);
+  const retried = await findOffers(engine.db, launcherId, pollId);
+  if (retried.length > 0) return await answer(engine, retried, [], launcher, req.draining);
+
+  const waiter = new Waiter(launcherTraits(launcher), freeSlots > 0);
+  engine.dispatcher.add(waiter);
+  try {
+    for (;;) {
+      waiter.beginRound();
+      launcher = await loadLauncher(engine.db, launcherId);
+      const cancels = (await jobsToStop(engine.db, launcherId)).filter((id) => !alreadyStopping.has(id));
+      const takesJobs = launcher.state === LauncherState.ONLINE;
+      const limit = takesJobs ? Math.min(freeSlots, launcher.max_concurrency) : 0;
+      const offers = await claimJobs(engine.db, {
+        launcher,
+        pollId,
+        limit,
+        acceptTimeoutMs: engine.config.acceptTimeoutMs,
+      }, engine.now());
+      if (ctx.signal.aborted) {
+        await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
+        throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);
+      }
+      await passOnUnclaimed(engine, waiter, offers);
+      for (const offer of offers) engine.timer.arm(offer.deadline_at!);
+      const commands = cancels.length > 0 || isGone(launcher) ||
+        (launcher.state === LauncherState.DRAINING && !req.draining);
+      if (offers.length > 0 || commands) return await answer(engine, offers, cancels, launcher, req.draining);
+      if (waiter.woken) continue;
+      const why = await waiter.wait(deadline, ctx.signal);
+      if (why === "aborted") throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);
+      if (why !== "woken") return create(PollJobsResponseSchema, {});
+    }
+  } finally {
+    engine.dispatcher.remove(waiter);
+  }
+}
+
+/** How long to hold: the server's hold, but answered a margin before the client's deadline. */
+function holdMs(engine: Engine, ctx: HandlerContext): number {
+  const { pollHoldMs, pollDeadlineMarginMs } = engine.config;
+  const clientMs = ctx.timeoutMs();
+  if (clientMs === undefined) return pollHoldMs;
+  const margin = Math.min(pollDeadlineMarginMs, clientMs / 10);
+  return Math.max(0, Math.min(pollHoldMs, clientMs - margin));
+}
+
+/** Jobs this waiter was woken for but did not claim go to the next eligible waiter. */
+async function passOnUnclaimed(engine: Engine, waiter: Waiter, offers: readonly JobRow[]): Promise<void> {
+  const claimed = new Set(offers.map((o) => o.id));
+  const left = [...waiter.wokenFor].filter(([id]) => !claimed.has(id));
+  if (left.length === 0) return;
+  engine.dispatcher.offer(
+    new Map(left.map(([id, w]) => [id, w.requirements])),
+    new Map(left.map(([id, w]) => [id, w.tried])),
+  );
+}
+
+async function answer(
+  engine: Engine,
+  offers: readonly JobRow[],
+  cancels: string[],
+  launcher: LauncherRow,
+  knowsDraining: boolean,
+): Promise<PollJobsResponse> {
+  const resumed = offers.filter((o) => o.type === JobType.RESUME_SESSION).map((o) => o.session_id!);
+  const executorSessions = await executorSessionIds(engine.db, resumed);
+  return create(PollJobsResponseSchema, {
+    offers: offers.map((o) => offerToProto(o, executorSessions.get(o.session_id ?? "") ?? null)),
+    cancelJobIds: cancels,
+    drain: launcher.state === LauncherState.DRAINING && !knowsDraining,
+    deregistered: isGone(launcher),
+  });
+}
+
+/** A launcher that lost its lease or was deregistered must register again. */
+function isGone(launcher: LauncherRow): boolean {
+  return launcher.state === LauncherState.OFFLINE || launcher.state === LauncherState.DEREGISTERED;
+}

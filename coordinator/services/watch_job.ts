@@ -1,0 +1,51 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type WatchJobRequest,
+  type WatchJobResponse,
+  WatchJobResponseSchema,
+} from "../../gen/tether/v1/job_service_pb.ts";
+import type { Engine } from "../engine.ts";
+import { isTerminal } from "../job_rules.ts";
+import { loadJob } from "../storage/load_job.ts";
+import { readJobEvents } from "../storage/read_job_events.ts";
+import { eventToProto, jobToProto } from "../to_proto.ts";
+import { checkRange, requireText } from "../validate.ts";
+
+const batch = 500;
+
+/**
+ * Streams a job: the job as it is, its events from the requested offset,
+ * then new events and every state change as they happen. It ends once the
+ * job has ended and every event was sent, or when the client goes away.
+ */
+export async function* watchJob(
+  engine: Engine,
+  req: WatchJobRequest,
+  clientSignal: AbortSignal,
+): AsyncGenerator<WatchJobResponse> {
+  const id = requireText(req.id, "id", 128);
+  let offset = checkRange(Number(req.fromOffset), "fromOffset", 0, Number.MAX_SAFE_INTEGER);
+  const signal = AbortSignal.any([clientSignal, engine.closing]);
+  let sentState: number | null = null;
+  while (!signal.aborted) {
+    // Ask for the next change before reading, so a change during the read is not missed.
+    const changed = engine.watchers.nextChange(id, signal);
+    const job = await loadJob(engine.db, id);
+    if (sentState !== job.state) {
+      yield create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
+      sentState = job.state;
+    }
+    let caughtUp = false;
+    while (!caughtUp && !signal.aborted) {
+      const events = await readJobEvents(engine.db, id, offset, batch);
+      for (const event of events) {
+        yield create(WatchJobResponseSchema, { kind: { case: "event", value: eventToProto(event) } });
+        offset = event.offset + 1;
+      }
+      caughtUp = events.length < batch;
+    }
+    // An ended job takes no more events, and all of them were committed before it ended.
+    if (isTerminal(job.state)) return;
+    await changed;
+  }
+}

@@ -1,0 +1,57 @@
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { failedPrecondition } from "../errors.ts";
+import { sessionStateFor } from "../job_rules.ts";
+import { checkFencing } from "./check_fencing.ts";
+import { loadJob } from "./load_job.ts";
+import type { Db } from "./open_database.ts";
+import type { JobRow } from "./rows.ts";
+import { inTransaction } from "./transaction.ts";
+
+export interface AcceptParams {
+  launcherId: string;
+  hostname: string;
+  jobId: string;
+  fencingToken: string;
+}
+
+/**
+ * Starts the attempt an offer stands for. Accepting an attempt that is
+ * already running under the same token returns it unchanged, so a retried
+ * AcceptJob is harmless. Returns the job and whether this call changed it.
+ */
+export function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{ job: JobRow; changed: boolean }> {
+  return inTransaction(db, async (tx) => {
+    const job = await loadJob(tx, p.jobId);
+    if (job.state === JobState.RUNNING || job.state === JobState.CANCELLING) {
+      checkFencing(job, p.launcherId, p.fencingToken, [job.state]);
+      return { job, changed: false };
+    }
+    if (job.state === JobState.QUEUED && job.launcher_id === p.launcherId && String(job.epoch) === p.fencingToken) {
+      throw failedPrecondition(`Cannot accept job "${job.id}": its offer expired and it went back to the queue`);
+    }
+    checkFencing(job, p.launcherId, p.fencingToken, [JobState.OFFERED]);
+    const running = await tx.updateTable("jobs").set({
+      state: JobState.RUNNING,
+      attempt: job.attempt + 1,
+      offer_poll_id: null,
+      deadline_at: job.timeout_ms === null ? null : now + job.timeout_ms,
+      start_time: now,
+      update_time: now,
+      exit_code: null,
+      error: "",
+      failure_reason: 0,
+    }).where("id", "=", job.id).returningAll().executeTakeFirstOrThrow();
+    if (job.session_id !== null) {
+      const startOver = job.type === JobType.START_SESSION ? { executor_session_id: null } : {};
+      await tx.updateTable("sessions").set({
+        ...startOver,
+        state: sessionStateFor(JobState.RUNNING),
+        launcher_id: p.launcherId,
+        hostname: p.hostname,
+        last_job_id: job.id,
+        update_time: now,
+      }).where("id", "=", job.session_id).execute();
+    }
+    return { job: running, changed: true };
+  });
+}

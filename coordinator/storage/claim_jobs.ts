@@ -1,0 +1,58 @@
+import { sql } from "kysely";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import type { Db } from "./open_database.ts";
+import type { JobRow, LauncherRow } from "./rows.ts";
+
+export interface ClaimParams {
+  launcher: LauncherRow;
+  pollId: string;
+  limit: number;
+  acceptTimeoutMs: number;
+}
+
+const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CANCELLED } = JobState;
+
+/**
+ * Offers up to `limit` queued jobs to one launcher, in one statement: the
+ * highest priority first, FIFO inside a priority, among the jobs whose
+ * executor, labels, target and session the launcher satisfies. A job with a
+ * concurrency key is taken only when it heads its key's queue and the key
+ * has a free slot; a session's turns run one at a time, in order. Each offer
+ * bumps the job's epoch, which is its fencing token.
+ */
+export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<JobRow[]> {
+  const { launcher, pollId, limit, acceptTimeoutMs } = params;
+  if (limit <= 0) return [];
+  const executors = JSON.parse(launcher.executors) as string[];
+  const labels = Object.entries(JSON.parse(launcher.labels) as Record<string, string>).map(([k, v]) => `${k}=${v}`);
+  const labelsMatch = labels.length === 0
+    ? sql`NOT EXISTS (SELECT 1 FROM job_labels jl WHERE jl.job_id = j.id)`
+    : sql`NOT EXISTS (SELECT 1 FROM job_labels jl WHERE jl.job_id = j.id AND jl.label NOT IN (${sql.join(labels)}))`;
+  const result = await sql<JobRow>`
+    UPDATE jobs SET
+      state = ${OFFERED}, launcher_id = ${launcher.id}, epoch = epoch + 1, offer_poll_id = ${pollId},
+      deadline_at = ${now + acceptTimeoutMs}, update_time = ${now}
+    WHERE seq IN (
+      SELECT j.seq FROM jobs j
+      WHERE j.state = ${sql.lit(QUEUED)}
+        AND j.executor IN (${sql.join(executors)})
+        AND (j.target_launcher_id IS NULL OR j.target_launcher_id = ${launcher.id})
+        AND (j.target_hostname IS NULL OR j.target_hostname = ${launcher.hostname})
+        AND ${labelsMatch}
+        AND (j.type <> ${JobType.RESUME_SESSION} OR EXISTS (
+          SELECT 1 FROM sessions s WHERE s.id = j.session_id AND s.launcher_id = ${launcher.id}))
+        AND (j.session_id IS NULL OR NOT EXISTS (
+          SELECT 1 FROM jobs p WHERE p.session_id = j.session_id AND p.seq < j.seq
+            AND p.state NOT IN (${SUCCEEDED}, ${FAILED}, ${CANCELLED})))
+        AND (j.concurrency_key IS NULL OR (
+          (SELECT COUNT(*) FROM jobs r WHERE r.concurrency_key = j.concurrency_key
+            AND r.state IN (${OFFERED}, ${RUNNING}, ${CANCELLING})) < j.concurrency_limit
+          AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.concurrency_key = j.concurrency_key
+            AND e.state IN (${QUEUED}, ${RETRY_WAIT})
+            AND (e.priority > j.priority OR (e.priority = j.priority AND e.seq < j.seq)))))
+      ORDER BY j.priority DESC, j.seq
+      LIMIT ${limit}
+    )
+    RETURNING *`.execute(db);
+  return result.rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+}

@@ -1,0 +1,161 @@
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { SessionState } from "../../gen/tether/v1/session_pb.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { isTerminal } from "../job_rules.ts";
+import type { Db } from "./open_database.ts";
+import type { JobRow, SessionRow } from "./rows.ts";
+import { inTransaction, type Tx } from "./transaction.ts";
+
+/** A validated CreateJob request, with defaults applied. */
+export interface NewJob {
+  type: JobType;
+  executor: string;
+  parameters: object;
+  projectDir: string;
+  sessionName: string | null;
+  sessionId: string | null;
+  labels: Record<string, string>;
+  metadata: Record<string, string>;
+  targetLauncherId: string | null;
+  targetHostname: string | null;
+  priority: number;
+  concurrencyKey: string | null;
+  concurrencyLimit: number;
+  idempotencyKey: string | null;
+  requestDigest: string;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  matchTimeoutMs: number;
+  retryJobFailures: boolean;
+}
+
+export interface CreatedJob {
+  job: JobRow;
+  existing: boolean;
+}
+
+/**
+ * Inserts a queued job (and, for START_SESSION, its session) in one
+ * transaction. A repeated idempotency key returns the first job instead.
+ */
+export function createJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+  return inTransaction(db, async (tx) => {
+    if (input.idempotencyKey !== null) {
+      const first = await tx.selectFrom("jobs").selectAll().where("idempotency_key", "=", input.idempotencyKey)
+        .executeTakeFirst();
+      if (first) {
+        if (first.request_digest !== input.requestDigest) {
+          throw alreadyExists(
+            `idempotencyKey "${input.idempotencyKey}" was already used by job "${first.id}" for a different ` +
+              "request; use a new key for a new job",
+          );
+        }
+        return { job: first, existing: true };
+      }
+    }
+    const jobId = newId("job", now);
+    let sessionId = input.sessionId;
+    let projectDir = input.projectDir;
+    if (input.type === JobType.START_SESSION) {
+      sessionId = newId("ses", now);
+      if (input.sessionName !== null) {
+        const taken = await tx.selectFrom("sessions").select("id").where("name", "=", input.sessionName)
+          .executeTakeFirst();
+        if (taken) {
+          throw alreadyExists(
+            `sessionName "${input.sessionName}" is taken by session "${taken.id}"; resume it with ` +
+              "JOB_TYPE_RESUME_SESSION and sessionId, or pick another name",
+          );
+        }
+      }
+      await tx.insertInto("sessions").values({
+        id: sessionId,
+        name: input.sessionName,
+        executor: input.executor,
+        executor_session_id: null,
+        launcher_id: null,
+        hostname: null,
+        project_dir: input.projectDir,
+        state: SessionState.PENDING,
+        last_job_id: jobId,
+        result: null,
+        create_time: now,
+        update_time: now,
+      }).execute();
+    } else if (input.type === JobType.RESUME_SESSION) {
+      const session = await tx.selectFrom("sessions").selectAll().where("id", "=", sessionId!).executeTakeFirst();
+      if (!session) throw notFound(`session "${sessionId}" not found; start one with JOB_TYPE_START_SESSION`);
+      projectDir = await checkResumable(tx, session, input);
+    }
+    const job = await tx.insertInto("jobs").values({
+      id: jobId,
+      type: input.type,
+      state: JobState.QUEUED,
+      executor: input.executor,
+      parameters: JSON.stringify(input.parameters),
+      project_dir: projectDir,
+      session_id: sessionId,
+      labels: JSON.stringify(input.labels),
+      metadata: JSON.stringify(input.metadata),
+      priority: input.priority,
+      attempt: 0,
+      max_attempts: input.maxAttempts,
+      retry_job_failures: input.retryJobFailures ? 1 : 0,
+      launcher_id: null,
+      target_launcher_id: input.targetLauncherId,
+      target_hostname: input.targetHostname,
+      concurrency_key: input.concurrencyKey,
+      concurrency_limit: input.concurrencyLimit,
+      idempotency_key: input.idempotencyKey,
+      request_digest: input.requestDigest,
+      timeout_ms: input.timeoutMs,
+      match_timeout_ms: input.matchTimeoutMs,
+      epoch: 0,
+      offer_poll_id: null,
+      deadline_at: now + input.matchTimeoutMs,
+      stop_reason: null,
+      result: null,
+      exit_code: null,
+      failure_reason: 0,
+      error: "",
+      next_event_offset: 0,
+      event_bytes: 0,
+      create_time: now,
+      update_time: now,
+      start_time: null,
+      finish_time: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    const labels = Object.entries(input.labels).map(([k, v]) => ({ job_id: jobId, label: `${k}=${v}` }));
+    if (labels.length > 0) await tx.insertInto("job_labels").values(labels).execute();
+    return { job, existing: false };
+  });
+}
+
+/** A resume must match its session and find something to resume. Returns the session's project dir. */
+async function checkResumable(
+  tx: Tx,
+  session: SessionRow,
+  input: NewJob,
+): Promise<string> {
+  if (input.executor !== session.executor) {
+    throw invalidArgument(
+      `executor "${input.executor}" does not match session "${session.id}", which runs on "${session.executor}"`,
+    );
+  }
+  if (input.projectDir !== "" && input.projectDir !== session.project_dir) {
+    throw invalidArgument(
+      `projectDir "${input.projectDir}" does not match session "${session.id}", which runs in ` +
+        `"${session.project_dir}"; leave projectDir empty for a resume`,
+    );
+  }
+  if (session.executor_session_id === null) {
+    const turns = await tx.selectFrom("jobs").select("state").where("session_id", "=", session.id).execute();
+    if (turns.every((t) => isTerminal(t.state))) {
+      throw failedPrecondition(
+        `session "${session.id}" has nothing to resume: no turn of it reported an executor session id`,
+      );
+    }
+  }
+  return session.project_dir;
+}

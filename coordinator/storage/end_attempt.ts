@@ -1,0 +1,81 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { assertTransition, isRetryable, retryBackoffMs, sessionStateFor } from "../job_rules.ts";
+import type { JobRow } from "./rows.ts";
+import type { Tx } from "./transaction.ts";
+
+/** How an attempt ended. */
+export interface AttemptOutcome {
+  state: JobState.SUCCEEDED | JobState.FAILED | JobState.CANCELLED;
+  reason: FailureReason;
+  error: string;
+  exitCode: number | null;
+  result: JsonObject | null;
+  executorSessionId: string | null;
+}
+
+export interface RetryPolicy {
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+}
+
+/**
+ * Records the end of a job's current attempt: the job ends, or waits in
+ * RETRY_WAIT for its next attempt when the failure is retryable and
+ * attempts remain. A job that was asked to stop is never retried, except
+ * when it was stopped for its timeout and its policy retries timeouts. The
+ * job's session follows its latest turn. With `revoke` (the coordinator ends
+ * the attempt, not the launcher's report) the fencing token is bumped, so any
+ * late report of the old attempt is refused.
+ */
+export async function endAttempt(
+  tx: Tx,
+  job: JobRow,
+  outcome: AttemptOutcome,
+  policy: RetryPolicy & { now: number; revoke: boolean },
+): Promise<JobRow> {
+  const { now } = policy;
+  let { state, reason, error } = outcome;
+  if (job.state === JobState.CANCELLING && state !== JobState.SUCCEEDED) {
+    // The stop we asked for decides how a stopped attempt is recorded.
+    if (job.stop_reason === FailureReason.TIMEOUT) {
+      state = JobState.FAILED;
+      reason = FailureReason.TIMEOUT;
+      error ||= `attempt ${job.attempt} ran past its timeout of ${job.timeout_ms}ms and was stopped`;
+    } else if (reason !== FailureReason.LAUNCHER_LOST) {
+      state = JobState.CANCELLED;
+      reason = FailureReason.CANCELLED;
+    } else {
+      state = JobState.CANCELLED;
+      reason = FailureReason.CANCELLED;
+      error ||= "the launcher was lost while the job was being cancelled";
+    }
+  }
+  const cancelRequested = job.state === JobState.CANCELLING && job.stop_reason !== FailureReason.TIMEOUT;
+  const retry = state === JobState.FAILED && !cancelRequested &&
+    isRetryable(reason, job.retry_job_failures === 1) && job.attempt < job.max_attempts;
+  const next = retry ? JobState.RETRY_WAIT : state;
+  assertTransition(job.id, job.state, next);
+  const ended = await tx.updateTable("jobs").set({
+    state: next,
+    epoch: policy.revoke ? job.epoch + 1 : job.epoch,
+    failure_reason: state === JobState.SUCCEEDED ? FailureReason.UNSPECIFIED : reason,
+    error,
+    exit_code: outcome.exitCode,
+    result: outcome.result === null ? job.result : JSON.stringify(outcome.result),
+    deadline_at: retry ? now + retryBackoffMs(job.attempt, policy.retryBackoffMs, policy.retryBackoffMaxMs) : null,
+    stop_reason: null,
+    offer_poll_id: null,
+    update_time: now,
+    finish_time: retry ? null : now,
+  }).where("id", "=", job.id).returningAll().executeTakeFirstOrThrow();
+  if (job.session_id !== null) {
+    await tx.updateTable("sessions").set({
+      state: sessionStateFor(next),
+      ...(outcome.result === null ? {} : { result: JSON.stringify(outcome.result) }),
+      ...(outcome.executorSessionId ? { executor_session_id: outcome.executorSessionId } : {}),
+      update_time: now,
+    }).where("id", "=", job.session_id).where("last_job_id", "=", job.id).execute();
+  }
+  return ended;
+}

@@ -1,0 +1,147 @@
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { notFound } from "../errors.ts";
+import { launcherId } from "../ids.ts";
+import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
+import { releaseOffers } from "./offers.ts";
+import type { Db } from "./open_database.ts";
+import type { JobRow, LauncherRow } from "./rows.ts";
+import { type Changes, inTransaction, type Tx } from "./transaction.ts";
+
+export interface LauncherRegistration {
+  name: string;
+  hostname: string;
+  labels: Record<string, string>;
+  executors: string[];
+  maxConcurrency: number;
+  version: string;
+  instanceId: string;
+}
+
+/** Reads one launcher, or throws NOT_FOUND telling it to register. */
+export async function loadLauncher(db: Db | Tx, id: string): Promise<LauncherRow> {
+  const row = await db.selectFrom("launchers").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!row) throw notFound(`launcher "${id}" is not registered; call RegisterLauncher first`);
+  return row;
+}
+
+/**
+ * Records a launcher under its stable id and starts its lease. A new
+ * instance under the same id means the old process is gone: its attempts
+ * end LAUNCHER_LOST. The same instance registering again keeps its jobs.
+ */
+export function registerLauncher(
+  db: Db,
+  r: LauncherRegistration,
+  policy: RetryPolicy & { leaseMs: number },
+  now: number,
+): Promise<{ launcher: LauncherRow; changes: Changes }> {
+  return inTransaction(db, async (tx) => {
+    const id = launcherId(r.hostname, r.name);
+    const old = await tx.selectFrom("launchers").selectAll().where("id", "=", id).executeTakeFirst();
+    const sameInstance = old?.instance_id === r.instanceId;
+    const jobs = old && !sameInstance
+      ? await endLauncherJobs(tx, id, `launcher "${id}" restarted as a new instance`, policy, now)
+      : [];
+    const values = {
+      name: r.name,
+      hostname: r.hostname,
+      labels: JSON.stringify(r.labels),
+      executors: JSON.stringify(r.executors),
+      max_concurrency: r.maxConcurrency,
+      version: r.version,
+      state: sameInstance && old?.state === LauncherState.DRAINING ? LauncherState.DRAINING : LauncherState.ONLINE,
+      instance_id: r.instanceId,
+      register_time: now,
+      lease_expires_at: now + policy.leaseMs,
+      update_time: now,
+    };
+    const launcher = await tx.insertInto("launchers").values({ id, ...values })
+      .onConflict((oc) => oc.column("id").doUpdateSet(values)).returningAll().executeTakeFirstOrThrow();
+    return { launcher, changes: { jobs, launchers: [id] } };
+  });
+}
+
+/**
+ * Takes every job away from a launcher that is gone: offers go back to the
+ * queue, running attempts end LAUNCHER_LOST (and are retried per policy).
+ */
+export async function endLauncherJobs(
+  tx: Tx,
+  id: string,
+  why: string,
+  policy: RetryPolicy,
+  now: number,
+): Promise<JobRow[]> {
+  const held = await tx.selectFrom("jobs").selectAll().where("launcher_id", "=", id)
+    .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
+  const changed = await releaseOffers(tx, held.filter((j) => j.state === JobState.OFFERED), now);
+  for (const job of held.filter((j) => j.state !== JobState.OFFERED)) {
+    changed.push(await endAttempt(tx, job, {
+      state: JobState.FAILED,
+      reason: FailureReason.LAUNCHER_LOST,
+      error: `${why} during attempt ${job.attempt}`,
+      exitCode: null,
+      result: null,
+      executorSessionId: null,
+    }, { ...policy, now, revoke: true }));
+  }
+  return changed;
+}
+
+/** Marks launchers whose lease lapsed OFFLINE and takes their jobs away. */
+export function lapseLaunchers(db: Db, policy: RetryPolicy, now: number): Promise<Changes> {
+  return inTransaction(db, async (tx) => {
+    const lapsed = await tx.updateTable("launchers").set({ state: LauncherState.OFFLINE, update_time: now })
+      .where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING]).where("lease_expires_at", "<=", now)
+      .returning("id").execute();
+    const jobs: JobRow[] = [];
+    for (const { id } of lapsed) {
+      jobs.push(...await endLauncherJobs(tx, id, `launcher "${id}" lost its lease`, policy, now));
+    }
+    return { jobs, launchers: lapsed.map((l) => l.id) };
+  });
+}
+
+/** Deregisters a launcher: it takes no more work and its jobs are taken away. */
+export function deregisterLauncher(
+  db: Db,
+  id: string,
+  policy: RetryPolicy,
+  now: number,
+): Promise<{ launcher: LauncherRow; changes: Changes }> {
+  return inTransaction(db, async (tx) => {
+    await loadLauncher(tx, id);
+    const jobs = await endLauncherJobs(tx, id, `launcher "${id}" was deregistered`, policy, now);
+    const launcher = await tx.updateTable("launchers").set({ state: LauncherState.DEREGISTERED, update_time: now })
+      .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+    return { launcher, changes: { jobs, launchers: [id] } };
+  });
+}
+
+/** Drains a live launcher: it keeps its jobs and takes no new ones. */
+export function drainLauncher(db: Db, id: string, now: number): Promise<LauncherRow> {
+  return inTransaction(db, async (tx) => {
+    const launcher = await loadLauncher(tx, id);
+    if (launcher.state !== LauncherState.ONLINE) return launcher;
+    return await tx.updateTable("launchers").set({ state: LauncherState.DRAINING, update_time: now })
+      .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+/**
+ * Gives every live lease and outstanding offer at least one full period
+ * from now. Called at start: time the coordinator was down must not count
+ * against launchers, which could not reach it.
+ */
+export async function extendLeasesAndOffers(
+  db: Db,
+  periods: { leaseMs: number; acceptTimeoutMs: number },
+  now: number,
+): Promise<void> {
+  await db.updateTable("launchers").set({ lease_expires_at: now + periods.leaseMs })
+    .where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
+    .where("lease_expires_at", "<", now + periods.leaseMs).execute();
+  await db.updateTable("jobs").set({ deadline_at: now + periods.acceptTimeoutMs })
+    .where("state", "=", JobState.OFFERED).where("deadline_at", "<", now + periods.acceptTimeoutMs).execute();
+}

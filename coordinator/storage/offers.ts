@@ -1,0 +1,43 @@
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import type { Db } from "./open_database.ts";
+import type { JobRow } from "./rows.ts";
+import type { Tx } from "./transaction.ts";
+
+/** The offers still outstanding from an earlier poll with this id, for a retried poll. */
+export function findOffers(db: Db, launcherId: string, pollId: string): Promise<JobRow[]> {
+  return db.selectFrom("jobs").selectAll()
+    .where("launcher_id", "=", launcherId).where("offer_poll_id", "=", pollId)
+    .where("state", "=", JobState.OFFERED)
+    .orderBy("priority", "desc").orderBy("seq").execute();
+}
+
+/**
+ * Puts offered jobs back in the queue, as they were before the offer: no
+ * attempt is burnt. Only offers that are still outstanding under the given
+ * tokens move. Returns the jobs that moved.
+ */
+export async function releaseOffers(
+  db: Db | Tx,
+  offers: readonly { id: string; epoch: number; match_timeout_ms: number }[],
+  now: number,
+): Promise<JobRow[]> {
+  const released: JobRow[] = [];
+  for (const offer of offers) {
+    const row = await db.updateTable("jobs").set({
+      state: JobState.QUEUED,
+      offer_poll_id: null,
+      deadline_at: now + offer.match_timeout_ms,
+      update_time: now,
+    }).where("id", "=", offer.id).where("epoch", "=", offer.epoch).where("state", "=", JobState.OFFERED)
+      .returningAll().executeTakeFirst();
+    if (row) released.push(row);
+  }
+  return released;
+}
+
+/** Jobs a launcher must stop: those in CANCELLING that it holds. */
+export async function jobsToStop(db: Db, launcherId: string): Promise<string[]> {
+  const rows = await db.selectFrom("jobs").select("id")
+    .where("launcher_id", "=", launcherId).where("state", "=", JobState.CANCELLING).execute();
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,6 @@
+import type { Selectable } from "kysely";
+import type { JobTable, LauncherTable, SessionTable } from "./schema.ts";
+
+export type JobRow = Selectable<JobTable>;
+export type SessionRow = Selectable<SessionTable>;
+export type LauncherRow = Selectable<LauncherTable>;
