@@ -18,7 +18,7 @@ export async function createCoordinator(config: CoordinatorConfig, log: Logger):
   const db = await openDatabase(config.db);
   const engine = new Engine(db, config, log);
   await engine.start();
-  const server = createServer(engine);
+  const { server, closeIdle } = createServer(engine);
   const sockets = new Set<net.Socket>();
   server.on("connection", (s) => {
     sockets.add(s);
@@ -32,11 +32,14 @@ export async function createCoordinator(config: CoordinatorConfig, log: Logger):
       closed ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.stop();
-        // Held polls and streams have been answered; idle keep-alive sockets would hold close() open.
-        setTimeout(() => {
+        // Held polls and streams are answered; keep-alive sockets would hold close() open.
+        closeIdle();
+        const force = setTimeout(() => {
           for (const s of sockets) s.destroy();
-        }, 2_000).unref();
+        }, 2_000);
+        force.unref();
         await stopped;
+        clearTimeout(force);
         await db.destroy();
       })();
       return closed;

@@ -14,7 +14,7 @@ const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * when it opens with the h2c preface, else to the HTTP/1.1 one. The caller
  * listens (tests on port 0).
  */
-export function createServer(engine: Engine): net.Server {
+export function createServer(engine: Engine): { server: net.Server; closeIdle(): void } {
   const handler = connectNodeAdapter({
     routes: routes(engine),
     readMaxBytes: engine.config.readMaxBytes,
@@ -32,10 +32,27 @@ export function createServer(engine: Engine): net.Server {
   // Long polls and watch streams are idle by design: no socket idle timeout.
   h1.timeout = 0;
   h1.keepAliveTimeout = 65_000;
+  // http.Server tracks its connections only when it listens itself, which it does not here.
+  const busy = new Map<net.Socket, number>();
+  let closing = false;
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.on("close", () => {
+      const n = (busy.get(socket) ?? 1) - 1;
+      busy.set(socket, n);
+      if (closing && n === 0) socket.destroy();
+    });
+  });
   const h2 = http2.createServer(handler);
   h2.setTimeout(0);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
 
-  return net.createServer((socket) => {
+  const server = net.createServer((socket) => {
     let head = Buffer.alloc(0);
     const sniff = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -45,10 +62,23 @@ export function createServer(engine: Engine): net.Server {
       socket.off("data", sniff);
       socket.pause();
       socket.unshift(head);
+      if (!isH2) {
+        busy.set(socket, 0);
+        socket.on("close", () => busy.delete(socket));
+      }
       (isH2 ? h2 : h1).emit("connection", socket);
       socket.resume();
     };
     socket.on("data", sniff);
     socket.on("error", () => socket.destroy());
   });
+  return {
+    server,
+    /** Closes keep-alive connections that carry no request, so that close() can finish. */
+    closeIdle() {
+      closing = true;
+      for (const [socket, n] of busy) if (n === 0) socket.destroy();
+      for (const session of sessions) session.close();
+    },
+  };
 }

@@ -1,0 +1,132 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { startTestCoordinator, type TestCoordinator, waitForJob } from "../support/test_coordinator.ts";
+
+const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };
+
+async function codeOf(promise: Promise<unknown>): Promise<Code> {
+  try {
+    await promise;
+  } catch (e) {
+    return ConnectError.from(e).code;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("offers, leases and fencing", () => {
+  let t: TestCoordinator;
+  afterEach(() => t.close());
+
+  it("returns an offer that is not accepted in time to the queue without burning an attempt", async () => {
+    t = await startTestCoordinator({ acceptTimeoutMs: 300, pollHoldMs: 10_000 });
+    const { job } = await t.jobs.createJob(echoJob);
+    const silent = await LauncherDriver.register(t);
+    const [lost] = (await silent.poll()).offers;
+    expect(lost!.job!.id).toBe(job!.id);
+    // A second launcher's held poll receives the job once the first offer expires.
+    const other = await LauncherDriver.register(t);
+    const offer = await other.nextOffer();
+    expect(offer.job!.id).toBe(job!.id);
+    expect(offer.job!.attempt).toBe(0);
+    expect(offer.fencingToken).not.toBe(lost!.fencingToken);
+    expect(await codeOf(silent.accept(lost!))).toBe(Code.FailedPrecondition);
+    const { job: running } = await other.accept(offer);
+    expect(running!.state).toBe(JobState.RUNNING);
+    expect(running!.attempt).toBe(1);
+  });
+
+  it("accepts the same offer twice without change", async () => {
+    t = await startTestCoordinator();
+    await t.jobs.createJob(echoJob);
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    const first = await l.accept(offer);
+    const again = await l.accept(offer);
+    expect(again.job!.state).toBe(JobState.RUNNING);
+    expect(again.job!.attempt).toBe(1);
+    expect(again.job!.startTime).toEqual(first.job!.startTime);
+  });
+
+  it("ends the running jobs of a launcher whose lease lapsed LAUNCHER_LOST and retries them elsewhere", async () => {
+    t = await startTestCoordinator({ leaseMs: 600, heartbeatIntervalMs: 200, retryBackoffMs: 0 });
+    const { job } = await t.jobs.createJob(echoJob);
+    const doomed = await LauncherDriver.register(t);
+    const offer = await doomed.nextOffer();
+    await doomed.accept(offer);
+    const survivor = await LauncherDriver.register(t);
+    const beats = setInterval(() => void survivor.heartbeat().catch(() => {}), 150);
+    try {
+      const retry = await survivor.nextOffer();
+      expect(retry.job!.id).toBe(job!.id);
+      expect(retry.job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
+      expect((await survivor.accept(retry)).job!.attempt).toBe(2);
+      const { launchers } = await t.launchers.listLaunchers({});
+      expect(launchers.find((l) => l.id === doomed.id)!.state).toBe(LauncherState.OFFLINE);
+      // The lost launcher's late report is refused and changes nothing.
+      expect(await codeOf(doomed.succeed(offer))).toBe(Code.FailedPrecondition);
+      expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
+      const beat = await doomed.heartbeat([offer]);
+      expect(beat.deregistered).toBe(true);
+      expect(beat.staleJobIds).toEqual([job!.id]);
+    } finally {
+      clearInterval(beats);
+    }
+  });
+
+  it("refuses reports with a stale token or from another launcher, changing nothing", async () => {
+    t = await startTestCoordinator();
+    await t.jobs.createJob(echoJob);
+    const owner = await LauncherDriver.register(t);
+    const intruder = await LauncherDriver.register(t);
+    const offer = await owner.nextOffer();
+    await owner.accept(offer);
+    const stale = { ...offer, fencingToken: String(Number(offer.fencingToken) - 1) };
+    expect(await codeOf(owner.succeed(stale))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(owner.append(stale, 0, [{ type: "log" }]))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(intruder.succeed(offer))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(intruder.accept(offer))).toBe(Code.FailedPrecondition);
+    const { job } = await t.jobs.getJob({ id: offer.job!.id });
+    expect(job!.state).toBe(JobState.RUNNING);
+    expect(job!.nextEventOffset).toBe(0n);
+    expect((await owner.heartbeat([offer])).staleJobIds).toEqual([]);
+    expect((await owner.heartbeat([stale])).staleJobIds).toEqual([offer.job!.id]);
+    expect((await owner.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
+    // A retried report of the same ending is harmless.
+    expect((await owner.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
+  });
+
+  it("ends a replaced launcher instance's jobs when the same identity registers anew", async () => {
+    t = await startTestCoordinator({ retryBackoffMs: 0 });
+    const { job } = await t.jobs.createJob(echoJob);
+    const before = await LauncherDriver.register(t, { name: "box", hostname: "h1" });
+    await before.accept(await before.nextOffer());
+    const after = await LauncherDriver.register(t, { name: "box", hostname: "h1" });
+    expect(after.id).toBe(before.id);
+    const lost = await waitForJob(t, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST);
+    expect([JobState.RETRY_WAIT, JobState.QUEUED, JobState.OFFERED]).toContain(lost.state);
+  });
+
+  it("drains a launcher: its held poll learns at once and it gets no new jobs", async () => {
+    t = await startTestCoordinator({ pollHoldMs: 30_000 });
+    const l = await LauncherDriver.register(t);
+    const poll = l.poll();
+    await t.launchers.drainLauncher({ launcherId: l.id });
+    expect((await poll).drain).toBe(true);
+    await t.jobs.createJob(echoJob);
+    expect((await l.poll({ timeoutMs: 500 })).offers).toEqual([]);
+  });
+
+  it("deregisters a launcher: its held poll answers deregistered and its offers return to the queue", async () => {
+    t = await startTestCoordinator({ pollHoldMs: 30_000 });
+    const { job } = await t.jobs.createJob(echoJob);
+    const l = await LauncherDriver.register(t);
+    await l.nextOffer();
+    const poll = l.poll({ freeSlots: 0 });
+    await t.launchers.deregisterLauncher({ launcherId: l.id });
+    expect((await poll).deregistered).toBe(true);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
+  });
+});

@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { launcherId } from "../../coordinator/ids.ts";
+import { claimStatement } from "../../coordinator/storage/claim_jobs.ts";
+import { type Db, openDatabase } from "../../coordinator/storage/open_database.ts";
+import { startCoordinatorProcess } from "../support/coordinator_process.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+
+describe("SQLite storage", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tether-storage-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("opens in WAL mode with its schema migrated", async () => {
+    const db = await openDatabase(join(dir, "t.db"));
+    await db.destroy();
+    const raw = new SQLite(join(dir, "t.db"), { readonly: true });
+    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(["jobs", "job_events", "job_labels", "launchers", "sessions"]));
+    raw.close();
+  });
+
+  it("claims with one statement that walks the queue index instead of scanning jobs", async () => {
+    const db: Db = await openDatabase(join(dir, "t.db"));
+    const launcher = {
+      id: launcherId("h", "n"),
+      name: "n",
+      hostname: "h",
+      labels: JSON.stringify({ gpu: "true" }),
+      executors: JSON.stringify(["echo", "claude-code"]),
+      max_concurrency: 4,
+      version: "t",
+      state: 1,
+      instance_id: "i",
+      register_time: 0,
+      lease_expires_at: 0,
+      update_time: 0,
+    };
+    const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0)
+      .compile(db);
+    await db.destroy();
+    const raw = new SQLite(join(dir, "t.db"), { readonly: true });
+    const plan = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters as unknown[]) as { detail: string }[];
+    raw.close();
+    const details = plan.map((p) => p.detail);
+    // The candidate walk follows the queue index in dispatch order; no step scans the jobs table or sorts.
+    expect(details.some((d) => /SCAN j USING INDEX jobs_queue/.test(d))).toBe(true);
+    expect(details.filter((d) => /^SCAN (jobs|j|p|r|e)$/.test(d))).toEqual([]);
+    expect(details.some((d) => /USE TEMP B-TREE FOR ORDER BY/.test(d))).toBe(false);
+  });
+
+  it("loses nothing it acknowledged when the coordinator is killed with SIGKILL and restarted", async () => {
+    const dbPath = join(dir, "t.db");
+    const first = await startCoordinatorProcess({ dbPath, flags: [] });
+    const { jobs, launchers } = first;
+    const created = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i } })),
+    );
+    const l = await LauncherDriver.register({ launchers });
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    await l.append(offer, 0, [{ type: "assistant", text: "halfway" }]);
+    first.child.kill("SIGKILL");
+    await first.stop();
+    expect(first.child.signalCode).toBe("SIGKILL");
+
+    const second = await startCoordinatorProcess({ dbPath, flags: [] });
+    try {
+      const { jobs: after } = second;
+      const listed = (await after.listJobs({ pageSize: 1000 })).jobs;
+      expect(new Set(listed.map((j) => j.id))).toEqual(new Set(created.map((c) => c.job!.id)));
+      const running = listed.filter((j) => j.state === JobState.RUNNING);
+      expect(running.map((j) => j.id)).toEqual([offer.job!.id]);
+      expect(listed.filter((j) => j.state === JobState.QUEUED)).toHaveLength(39);
+      // The launcher carries on against the restarted coordinator: its token still holds.
+      const again = new LauncherDriver({ launchers: second.launchers });
+      again.id = l.id;
+      await again.append(offer, 1, [{ type: "result", result: "done" }]);
+      expect((await again.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
+      const events = [];
+      for await (const m of after.watchJob({ id: offer.job!.id })) if (m.kind.case === "event") events.push(m.kind.value);
+      expect(events.map((e) => e.data)).toEqual([{ type: "assistant", text: "halfway" }, { type: "result", result: "done" }]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("shuts down gracefully on SIGTERM, answering held polls", async () => {
+    const proc = await startCoordinatorProcess({ dbPath: join(dir, "t.db"), flags: ["--poll-hold", "60s"] });
+    const l = await LauncherDriver.register(proc);
+    const held = l.poll();
+    // The poll is held once the server has had time to receive it; SIGTERM must answer it, not drop it.
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = proc.stop();
+    expect((await held).offers).toEqual([]);
+    await stopped;
+    expect(proc.child.exitCode).toBe(0);
+    expect(proc.logs.lines.some((line) => line.msg === "shutting down")).toBe(true);
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { SessionService } from "../../gen/tether/v1/session_pb.ts";
+import { type Coordinator, createCoordinator } from "../../coordinator/app.ts";
+import { type CoordinatorConfig, defaults } from "../../coordinator/config.ts";
+import { silentLogger } from "../../coordinator/log.ts";
+
+export interface TestCoordinator {
+  url: string;
+  dbPath: string;
+  coordinator: Coordinator;
+  jobs: Client<typeof JobService>;
+  sessions: Client<typeof SessionService>;
+  launchers: Client<typeof LauncherService>;
+  /** Stops the server; the database file stays for a restart. */
+  stop(): Promise<void>;
+  /** Stops the server and deletes the database. */
+  close(): Promise<void>;
+}
+
+/** Clients speaking Connect JSON over HTTP/1.1 to a URL, as curl would. */
+export function clientsFor(url: string) {
+  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+  return {
+    jobs: createClient(JobService, transport),
+    sessions: createClient(SessionService, transport),
+    launchers: createClient(LauncherService, transport),
+  };
+}
+
+/**
+ * A real coordinator on 127.0.0.1, port 0, with a real SQLite file in a
+ * fresh temporary folder (or `dbPath`, to restart on the same database).
+ */
+export async function startTestCoordinator(
+  overrides: Partial<CoordinatorConfig> = {},
+  dbPath?: string,
+): Promise<TestCoordinator> {
+  const dir = dbPath ? null : mkdtempSync(join(tmpdir(), "tether-test-"));
+  const db = dbPath ?? join(dir!, "tether.db");
+  const config = Object.freeze({ ...defaults, host: "127.0.0.1", port: 0, db, ...overrides });
+  const coordinator = await createCoordinator(config, silentLogger);
+  await new Promise<void>((resolve) => coordinator.server.listen(0, "127.0.0.1", resolve));
+  const { port } = coordinator.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => coordinator.close();
+  return {
+    url,
+    dbPath: db,
+    coordinator,
+    ...clientsFor(url),
+    stop,
+    async close() {
+      await stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves once `check` returns true, re-checking after each macrotask. For in-process state only. */
+export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Follows a job with WatchJob until `predicate` holds for it (the stream
+ * sends the job at start and at each state change). Event-driven: no polling.
+ */
+export async function waitForJob(
+  t: Pick<TestCoordinator, "jobs">,
+  id: string,
+  predicate: (job: Job) => boolean,
+  timeoutMs = 20_000,
+): Promise<Job> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let last: Job | undefined;
+  for await (const message of t.jobs.watchJob({ id }, { signal })) {
+    if (message.kind.case !== "job") continue;
+    last = message.kind.value;
+    if (predicate(last)) return last;
+  }
+  throw new Error(`job ${id} ended as ${last ? JobState[last.state] : "?"} without matching`);
+}
