@@ -38,7 +38,7 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
   const retried = await findOffers(engine.db, launcherId, pollId);
   if (retried.length > 0) return await answer(engine, retried, [], launcher, req.draining);
 
-  const waiter = new Waiter(launcherTraits(launcher), freeSlots > 0);
+  const waiter = new Waiter(launcherTraits(launcher), freeSlots > 0 && launcher.state === LauncherState.ONLINE);
   engine.dispatcher.add(waiter);
   try {
     for (;;) {
