@@ -1,5 +1,6 @@
 import { FailureReason, JobState } from "../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../gen/tether/v1/session_pb.ts";
+import { failedPrecondition } from "./errors.ts";
 
 /** The states a job can leave to, from each state. Anything else is a bug or bad input. */
 const transitions: Readonly<Record<JobState, readonly JobState[]>> = {
@@ -22,10 +23,10 @@ export function isTerminal(state: JobState): boolean {
   return terminalStates.includes(state);
 }
 
-/** Throws when a job may not go from one state to the other. */
+/** Throws FAILED_PRECONDITION when a job may not go from one state to the other. */
 export function assertTransition(jobId: string, from: JobState, to: JobState): void {
   if (!transitions[from].includes(to)) {
-    throw new Error(`Illegal transition of job "${jobId}" from ${JobState[from]} to ${JobState[to]}`);
+    throw failedPrecondition(`job "${jobId}" cannot go from ${JobState[from]} to ${JobState[to]}`);
   }
 }
 

@@ -30,6 +30,12 @@ export function finishJob(
     const job = await loadJob(tx, p.jobId);
     if (isSameReport(job, p)) return { job, changed: false };
     checkFencing(job, p.launcherId, p.fencingToken, [JobState.RUNNING, JobState.CANCELLING]);
+    if (p.outcome.state === JobState.CANCELLED && job.state !== JobState.CANCELLING) {
+      throw failedPrecondition(
+        `job "${job.id}" was not asked to stop, so it cannot end CANCELLED; report JOB_STATE_FAILED with a ` +
+          "failureReason (FAILURE_REASON_LAUNCHER_LOST when the launcher itself is going away)",
+      );
+    }
     if (p.nextEventOffset !== null && p.nextEventOffset !== job.next_event_offset) {
       throw failedPrecondition(
         `job "${job.id}" has events up to offset ${job.next_event_offset}, not ${p.nextEventOffset}; ` +

@@ -1,3 +1,4 @@
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 
@@ -29,7 +30,7 @@ export async function queuedSuccessors(db: Db, released: readonly JobRow[]): Pro
   for (const job of released) {
     for (const [column, value] of [["session_id", job.session_id], ["concurrency_key", job.concurrency_key]] as const) {
       if (value === null) continue;
-      const next = await db.selectFrom("jobs").selectAll().where(column, "=", value).where("state", "=", 1)
+      const next = await db.selectFrom("jobs").selectAll().where(column, "=", value).where("state", "=", JobState.QUEUED)
         .orderBy("priority", "desc").orderBy("seq").limit(1).executeTakeFirst();
       if (next) found.set(next.id, next);
     }

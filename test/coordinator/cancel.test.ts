@@ -62,6 +62,15 @@ describe("CancelJob", () => {
     expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.SUCCEEDED);
   });
 
+  it("refuses a CANCELLED report for a job nobody asked to stop, changing nothing", async () => {
+    await t.jobs.createJob(echoJob);
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    await expect(l.finish(offer, { state: JobState.CANCELLED })).rejects.toThrow(/was not asked to stop/);
+    expect((await t.jobs.getJob({ id: offer.job!.id })).job!.state).toBe(JobState.RUNNING);
+  });
+
   it("cancels a session's turn and marks the session cancelled", async () => {
     const { job } = await t.jobs.createJob({ ...echoJob, type: JobType.START_SESSION, sessionName: "s1" });
     const l = await LauncherDriver.register(t);

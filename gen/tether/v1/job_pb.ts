@@ -337,7 +337,7 @@ export const JobTypeSchema: GenEnum<JobType> = /*@__PURE__*/
  */
 export enum JobState {
   /**
-   * Never stored; a filter with this value matches every state.
+   * Never stored, and refused as a filter: leave a filter empty to match every state.
    *
    * @generated from enum value: JOB_STATE_UNSPECIFIED = 0;
    */

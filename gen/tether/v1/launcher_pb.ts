@@ -163,7 +163,7 @@ export const OfferSchema: GenMessage<Offer> = /*@__PURE__*/
  */
 export enum LauncherState {
   /**
-   * Never stored; a filter with this value matches every state.
+   * Never stored, and refused as a filter: leave a filter empty to match every state.
    *
    * @generated from enum value: LAUNCHER_STATE_UNSPECIFIED = 0;
    */

@@ -231,7 +231,7 @@ export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@_
  */
 export enum SessionState {
   /**
-   * Never stored; a filter with this value matches every state.
+   * Never stored, and refused as a filter: leave a filter empty to match every state.
    *
    * @generated from enum value: SESSION_STATE_UNSPECIFIED = 0;
    */
