@@ -4,6 +4,7 @@ import net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "./engine.ts";
 import { routes } from "./routes.ts";
+import { serveWatchNdjson } from "./watch_ndjson.ts";
 
 /** The first bytes of every HTTP/2 connection without TLS (h2c, as gRPC clients send it). */
 const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -21,6 +22,7 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
     // A misspelt field must be an error, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
     fallback(req, res) {
+      if (serveWatchNdjson(engine, req, res)) return;
       const [status, text] = req.url === "/healthz"
         ? [200, "ok\n"]
         : [404, "Not found. RPCs are POST /tether.v1.<Service>/<Method>; see the README.\n"];

@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+
+/** Reads an NDJSON response line by line as it streams. */
+async function* lines(response: Response): AsyncGenerator<Record<string, unknown>> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of response.body!) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+      yield JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
+      buffer = buffer.slice(i + 1);
+    }
+  }
+}
+
+describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
+  let t: TestCoordinator;
+  beforeEach(async () => {
+    t = await startTestCoordinator();
+  });
+  afterEach(() => t.close());
+
+  it("streams the job, its events from an offset, live events, and ends with the job", async () => {
+    const { job } = await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp" });
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    await l.append(offer, 0, [{ n: 0 }, { n: 1 }]);
+    const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch?fromOffset=1`);
+    expect(response.headers.get("content-type")).toBe("application/x-ndjson");
+    const seen: string[] = [];
+    for await (const line of lines(response)) {
+      const event = line.event as { offset: string; data: unknown } | undefined;
+      const state = (line.job as { state?: string } | undefined)?.state;
+      seen.push(event ? `event ${event.offset} ${JSON.stringify(event.data)}` : `job ${state}`);
+      if (event?.offset === "1") {
+        await l.append(offer, 2, [{ n: 2 }]);
+        await l.succeed(offer);
+      }
+    }
+    expect(seen).toEqual([
+      "job JOB_STATE_RUNNING",
+      'event 1 {"n":1}',
+      'event 2 {"n":2}',
+      "job JOB_STATE_SUCCEEDED",
+    ]);
+  });
+
+  it("answers an unknown job with a Connect-style NOT_FOUND", async () => {
+    const response = await fetch(`${t.url}/v1/jobs/job_nope/watch`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ code: "not_found", message: 'job "job_nope" not found' });
+  });
+
+  it("refuses a malformed offset", async () => {
+    const response = await fetch(`${t.url}/v1/jobs/job_x/watch?fromOffset=-1`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/fromOffset/);
+  });
+});
