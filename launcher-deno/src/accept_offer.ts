@@ -1,0 +1,40 @@
+import type { Job } from "../../gen/tether/v1/job_pb.ts";
+import type { AttemptRpc } from "./attempt_rpc.ts";
+import { backoffMs, delay } from "./delay.ts";
+import type { Logger } from "./log.ts";
+import { describeError, isNotFound, isPermanent, isStaleToken } from "./rpc_errors.ts";
+
+/**
+ * Confirms an offer with AcceptJob, retrying transient failures until the
+ * accept deadline (local time, ms). AcceptJob is idempotent, so a retry after
+ * a lost answer is safe. Resolves with the running job, or undefined when the
+ * offer is gone (refused, expired, or the launcher is exiting).
+ */
+export async function acceptOffer(
+  rpc: AttemptRpc,
+  options: { jobId: string; deadline: number; signal: AbortSignal; log: Logger },
+): Promise<Job | undefined> {
+  const { jobId, deadline, signal, log } = options;
+  for (let failures = 1;; failures++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      log.warn("offer expired before AcceptJob succeeded; the coordinator requeues it", { jobId });
+      return undefined;
+    }
+    try {
+      const job = await rpc.accept({ signal, timeoutMs: Math.max(1_000, remaining) });
+      log.info("job accepted", { jobId, attempt: job.attempt, executor: job.executor });
+      return job;
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      if (isStaleToken(err) || isNotFound(err) || isPermanent(err)) {
+        log.warn("offer refused at AcceptJob", { jobId, error: describeError(err) });
+        return undefined;
+      }
+      log.warn("cannot accept offer; retrying", { jobId, failures, error: describeError(err) });
+      const waitMs = Math.min(backoffMs(failures, { baseMs: 200, maxMs: 2_000 }), remaining);
+      // An abort ends the wait early; the loop then sees the signal.
+      await delay(waitMs, signal).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import type { ExitStatus } from "./executor_process.ts";
+import type { JobEventData } from "./ndjson.ts";
+
+/** Why the launcher stopped a process before it ended on its own. */
+export type StopCause = "cancel" | "timeout" | "shutdown";
+
+/** What is known when an attempt is over. */
+export interface AttemptEnd {
+  /** How the process ended; absent when it never started. */
+  readonly exit?: ExitStatus;
+  /** Why the executor could not start (or the job was refused). */
+  readonly startError?: string;
+  /** Set when the launcher signalled the process before it exited. */
+  readonly stopCause?: StopCause;
+  /** The executor's final result event. */
+  readonly result?: JobEventData;
+  readonly stderrTail: string;
+  /** The timeout that applied, for the TIMEOUT message. */
+  readonly timeoutMs?: number;
+}
+
+/** The state-bearing fields of a FinishJob report. */
+export interface Outcome {
+  readonly state: JobState;
+  readonly exitCode?: number;
+  readonly failureReason: FailureReason;
+  readonly error: string;
+}
+
+/** How an attempt ended, in the terms of FinishJob. */
+export function attemptOutcome(end: AttemptEnd): Outcome {
+  const exitCode = end.exit?.code;
+  const withTail = (text: string) => end.stderrTail ? `${text}\n${end.stderrTail}` : text;
+  if (end.startError !== undefined) {
+    return { state: JobState.FAILED, failureReason: FailureReason.EXECUTOR_ERROR, error: end.startError };
+  }
+  if (end.stopCause === "cancel") {
+    return { state: JobState.CANCELLED, exitCode, failureReason: FailureReason.CANCELLED, error: "" };
+  }
+  if (end.stopCause === "timeout") {
+    const limit = end.timeoutMs === undefined ? "" : ` of ${end.timeoutMs}ms`;
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.TIMEOUT,
+      error: withTail(`The attempt ran past its timeout${limit} and was stopped (${exitText(end.exit)})`),
+    };
+  }
+  if (end.stopCause === "shutdown") {
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.LAUNCHER_LOST,
+      error: `The launcher was shut down while the attempt ran and stopped it (${exitText(end.exit)})`,
+    };
+  }
+  if (exitCode !== 0) {
+    const resultText = typeof end.result?.result === "string" ? end.result.result : "";
+    const detail = end.stderrTail || resultText;
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.EXIT_NONZERO,
+      error: detail ? `The executor ${exitText(end.exit)}\n${detail}` : `The executor ${exitText(end.exit)}`,
+    };
+  }
+  if (!end.result) {
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.EXECUTOR_ERROR,
+      error: withTail('The executor exited 0 without writing its final {"type":"result"} event'),
+    };
+  }
+  if (end.result.is_error === true) {
+    const text = typeof end.result.result === "string" ? end.result.result : String(end.result.subtype ?? "error");
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.EXECUTOR_ERROR,
+      error: withTail(`The executor reported an error result: ${text}`),
+    };
+  }
+  return { state: JobState.SUCCEEDED, exitCode, failureReason: FailureReason.UNSPECIFIED, error: "" };
+}
+
+function exitText(exit: ExitStatus | undefined): string {
+  if (!exit) return "it never started";
+  return exit.signal ? `was ended by ${exit.signal} (exit code ${exit.code})` : `exited with code ${exit.code}`;
+}

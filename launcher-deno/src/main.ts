@@ -1,0 +1,146 @@
+// The launcher's entry point: the only module that reads arguments and the
+// environment, installs signal handlers or exits.
+import { type LauncherConfig, parseLauncherConfig } from "./config.ts";
+import { ConfigError } from "./config_fields.ts";
+import { createLauncherClient } from "./coordinator_client.ts";
+import { Launcher } from "./launcher.ts";
+import { jsonLogger } from "./log.ts";
+import { RegistrationRefusedError } from "./registration.ts";
+import { describeError } from "./rpc_errors.ts";
+import { spawnSubprocess } from "./subprocess.ts";
+import { launcherVersion } from "./version.ts";
+
+const usage = `Usage: launcher --config <launcher.json>
+
+Runs tether jobs on this host for the coordinator named in the config.
+SIGTERM or SIGINT drains (no new jobs; running ones finish); a second signal
+stops running jobs (SIGINT, SIGTERM, SIGKILL after their grace periods); a
+third kills them at once. Logs are JSON lines on stdout.`;
+
+function fail(message: string, code = 2): never {
+  console.error(message);
+  Deno.exit(code);
+}
+
+function configPathFrom(args: string[]): string {
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--help" || arg === "-h") {
+      console.log(usage);
+      Deno.exit(0);
+    }
+    if (arg === "--version") {
+      console.log(launcherVersion);
+      Deno.exit(0);
+    }
+    const next = args[i + 1];
+    if (arg === "--config" && next) return next;
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+  }
+  return fail(`Missing --config <file>\n\n${usage}`);
+}
+
+async function loadConfig(path: string): Promise<LauncherConfig> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return parseLauncherConfig(text, await Deno.realPath(path), { os: Deno.build.os });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`Invalid launcher config: ${err.message}`);
+    if (err instanceof Deno.errors.NotCapable) {
+      fail(
+        `Cannot read the config file "${path}": the launcher may read only the config it was started for (${err.message})`,
+      );
+    }
+    return fail(`Cannot read the config file "${path}": ${(err as Error).message}`);
+  }
+}
+
+/** Reads each variable the config names, once; a name outside --allow-env stops the launcher. */
+function readEnv(names: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of new Set(names)) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch (err) {
+      fail(
+        `Cannot read the environment variable ${name}: start the launcher with the permission flags of its config (npm run launcher). ${
+          (err as Error).message
+        }`,
+      );
+    }
+  }
+  return env;
+}
+
+/**
+ * The config without the optional profiles whose program Deno did not find
+ * when it started (Deno resolves --allow-run names then, so a program that
+ * is not granted now cannot be run at all). A missing required program stops
+ * the launcher.
+ */
+function runnableConfig(config: LauncherConfig): LauncherConfig {
+  const runnable = (command: string) => Deno.permissions.querySync({ name: "run", command }).state === "granted";
+  const executors = config.executors.filter((profile) => {
+    const program = profile.argv[0];
+    if (program === undefined || runnable(program)) return true;
+    const why =
+      `executor "${profile.name}": the program "${program}" was not found (or not granted) when the launcher started`;
+    if (!profile.optional) {
+      fail(`Cannot start: ${why}. Install it, fix the path, or mark the profile "optional": true.`);
+    }
+    log.warn(`${why}; leaving the profile out`);
+    return false;
+  });
+  if (executors.length === 0) fail("Cannot start: no executor profile can run on this host");
+  if (executors.some((profile) => profile.kind !== "echo") && !runnable(config.killCommand)) {
+    log.warn(
+      `"${config.killCommand}" was not found: stopping a job will signal its leader process only, not its group`,
+    );
+  }
+  return Object.freeze({ ...config, executors: Object.freeze(executors) });
+}
+
+const log = jsonLogger((line) => console.log(line));
+const config = runnableConfig(await loadConfig(configPathFrom(Deno.args)));
+const hostEnv = readEnv(config.executors.flatMap((profile) => profile.env));
+const token = config.tokenEnv ? readEnv([config.tokenEnv])[config.tokenEnv] : undefined;
+const os = Deno.build.os;
+const launcher = new Launcher(config, {
+  client: createLauncherClient(config.coordinatorUrl, { token }),
+  log,
+  hostname: config.hostname ?? Deno.hostname(),
+  hostEnv,
+  spawn: (spec) => spawnSubprocess(spec, { os, killCommand: config.killCommand, warn: log.warn }),
+  probe: {
+    realPath: (path) => Deno.realPath(path),
+    isDirectory: async (path) => (await Deno.stat(path)).isDirectory,
+  },
+});
+
+let signals = 0;
+const onSignal = (signal: Deno.Signal) => () => {
+  signals += 1;
+  log.info("signal received", { signal, count: signals });
+  if (signals === 1) launcher.drain(`received ${signal}`);
+  else if (signals === 2) launcher.force();
+  else launcher.abandon();
+};
+Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+if (os !== "windows") Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+
+log.info("starting", {
+  version: launcherVersion,
+  name: config.name,
+  coordinator: config.coordinatorUrl,
+  executors: config.executors.map((profile) => profile.name),
+  maxConcurrency: config.maxConcurrency,
+  pid: Deno.pid,
+});
+try {
+  await launcher.run();
+} catch (err) {
+  log.error("launcher stopped", { error: describeError(err) });
+  Deno.exit(err instanceof RegistrationRefusedError ? 3 : 1);
+}
+log.info("stopped");
+Deno.exit(0);

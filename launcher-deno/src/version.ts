@@ -1,0 +1,2 @@
+/** The launcher's version, sent at registration. */
+export const launcherVersion = "0.1.0";

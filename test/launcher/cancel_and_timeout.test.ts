@@ -1,0 +1,147 @@
+import { Duration } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import {
+  type CoordinatorProcess,
+  jobEvents,
+  killCoordinatorProcesses,
+  startCoordinatorProcess,
+  waitForEvent,
+  waitForJob,
+  waitForJobEnd,
+} from "../support/coordinator_process.ts";
+import {
+  killLauncherProcesses,
+  type LauncherProcess,
+  processAlive,
+  standInClaudeProfile,
+  startLauncher,
+} from "../support/launcher_process.ts";
+
+let coordinator: CoordinatorProcess;
+let launcher: LauncherProcess;
+let launcherId: string;
+
+beforeAll(async () => {
+  coordinator = await startCoordinatorProcess();
+  launcher = await startLauncher({
+    coordinatorUrl: coordinator.url,
+    maxConcurrency: 4,
+    executors: { echo: { kind: "echo" }, "claude-code": standInClaudeProfile() },
+    config: { output: { maxBytes: 64 * 1024, maxEventBytes: 4096 } },
+  });
+  launcherId = await launcher.registered();
+});
+
+afterAll(() => {
+  killLauncherProcesses();
+  killCoordinatorProcesses();
+});
+
+async function startSlowJob(prompt: string, extra: { timeout?: Duration } = {}) {
+  const { job } = await coordinator.jobs.createJob({
+    type: JobType.START_SESSION,
+    executor: "claude-code",
+    parameters: { prompt },
+    projectDir: launcher.projectDir,
+    launcherId,
+    maxAttempts: 1,
+    ...extra,
+  });
+  const processes = await waitForEvent(coordinator, job!.id, (e) => e.subtype === "stand_in_processes", "the stand-in's pids");
+  const pids = [Number(processes.pid), Number(processes.grandchild_pid)];
+  expect(pids.every(processAlive)).toBe(true);
+  return { jobId: job!.id, pids };
+}
+
+function signalsSent(jobId: string): unknown[] {
+  return launcher.logs.lines.filter((l) => l.msg === "signalling job's process group" && l.jobId === jobId).map((l) => l.signal);
+}
+
+describe("stopping a running job", () => {
+  it("a cancelled slow job gets SIGINT on its process group, ends CANCELLED, and leaves no process behind", async () => {
+    const { jobId, pids } = await startSlowJob("[slow] think for a long time");
+    const { job: cancelling } = await coordinator.jobs.cancelJob({ id: jobId, reason: "test" });
+    expect(JobState[cancelling!.state]).toBe("CANCELLING");
+    const ended = await waitForJobEnd(coordinator, jobId);
+    expect(JobState[ended.state]).toBe("CANCELLED");
+    expect(ended.exitCode).toBe(130); // the stand-in exits 130 on SIGINT, as a resumable Claude does
+    expect(signalsSent(jobId)).toEqual(["SIGINT"]);
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
+
+  it("a job that ignores SIGINT and SIGTERM is killed with SIGKILL after the grace periods, then reported CANCELLED", async () => {
+    const { jobId, pids } = await startSlowJob("[stubborn]");
+    await coordinator.jobs.cancelJob({ id: jobId });
+    const ended = await waitForJobEnd(coordinator, jobId);
+    expect(JobState[ended.state]).toBe("CANCELLED");
+    expect(ended.exitCode).toBe(137);
+    expect(signalsSent(jobId)).toEqual(["SIGINT", "SIGTERM", "SIGKILL"]);
+    expect(pids.filter(processAlive)).toEqual([]);
+    // The report came only after the launcher saw the exit.
+    const finished = await launcher.logs.waitFor((l) => l.msg === "job finished" && l.jobId === jobId, "the job's report");
+    const exitedAt = launcher.logs.lines.findIndex((l) => l.msg === "job process exited" && l.jobId === jobId);
+    const finishedAt = launcher.logs.lines.indexOf(finished);
+    expect(exitedAt).toBeGreaterThanOrEqual(0);
+    expect(finishedAt).toBeGreaterThan(exitedAt);
+  });
+
+  it("a job past its timeout is stopped and ends FAILED with TIMEOUT", async () => {
+    const { jobId, pids } = await startSlowJob("[slow]", { timeout: { seconds: 1n, nanos: 0 } as Duration });
+    const ended = await waitForJobEnd(coordinator, jobId);
+    expect(JobState[ended.state]).toBe("FAILED");
+    expect(FailureReason[ended.failureReason]).toBe("TIMEOUT");
+    expect(ended.error).toContain("ran past its timeout of 1000ms");
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
+
+  it("output past the launcher's bound is cut with one truncation marker, and the result still arrives", async () => {
+    const { job } = await coordinator.jobs.createJob({
+      type: JobType.COMMAND,
+      executor: "claude-code",
+      parameters: { prompt: "[flood]" },
+      projectDir: launcher.projectDir,
+      launcherId,
+    });
+    const ended = await waitForJobEnd(coordinator, job!.id);
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    const events = await jobEvents(coordinator, job!.id);
+    const markers = events.filter((e) => e.type === "truncated");
+    expect(markers).toHaveLength(1);
+    expect(markers[0]).toMatchObject({ limitBytes: 64 * 1024 });
+    expect(events.at(-1)).toMatchObject({ type: "result", is_error: false });
+    const bytes = events.filter((e) => e.type === "assistant").reduce((sum, e) => sum + JSON.stringify(e).length, 0);
+    expect(bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(ended.result).toMatchObject({ type: "result" });
+  });
+
+  it("a process that escaped the group and holds stdout open does not hold up the report", async () => {
+    const { job } = await coordinator.jobs.createJob({
+      type: JobType.COMMAND,
+      executor: "claude-code",
+      parameters: { prompt: "[escape]" },
+      projectDir: launcher.projectDir,
+      launcherId,
+    });
+    const ended = await waitForJobEnd(coordinator, job!.id);
+    const events = await jobEvents(coordinator, job!.id);
+    const escaped = Number(events.find((e) => e.subtype === "stand_in_escaped")!.pid);
+    process.kill(escaped, "SIGKILL");
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    expect(events.at(-1)).toMatchObject({ type: "log", stream: "launcher" });
+    expect(String(events.at(-1)!.text)).toContain("stayed open");
+  });
+
+  it("a job cancelled while queued never reaches the launcher", async () => {
+    const { job } = await coordinator.jobs.createJob({
+      type: JobType.COMMAND,
+      executor: "echo",
+      parameters: { prompt: "never" },
+      projectDir: launcher.projectDir,
+      labels: { gpu: "none-here" },
+    });
+    await coordinator.jobs.cancelJob({ id: job!.id });
+    const ended = await waitForJob(coordinator, job!.id, (j) => j.state === JobState.CANCELLED, "CANCELLED");
+    expect(ended.launcherId).toBe("");
+  });
+});

@@ -1,0 +1,117 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config.ts";
+import { ConfigError } from "../../launcher-deno/src/config_fields.ts";
+
+const path = "/etc/tether/launcher.json";
+const minimal = {
+  coordinator: "http://127.0.0.1:7070",
+  name: "build-box",
+  projectRoots: ["/srv/repos"],
+  executors: { echo: { kind: "echo" } },
+};
+
+function parse(overrides: Record<string, unknown>) {
+  return parseLauncherConfig(JSON.stringify({ ...minimal, ...overrides }), path, { os: "linux" });
+}
+
+function refusal(overrides: Record<string, unknown>): string {
+  try {
+    parse(overrides);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("the config was accepted");
+}
+
+describe("the launcher config", () => {
+  it("compiles into a frozen config with milliseconds, absolute paths and defaults", () => {
+    const config = parse({
+      labels: { gpu: "true" },
+      maxConcurrency: 4,
+      projectRoots: ["/srv/repos", "work/../scratch"],
+      tokenEnv: "TETHER_TOKEN",
+      executors: {
+        echo: { kind: "echo" },
+        "claude-code": { kind: "claude-code", env: ["HOME", "PATH", "HOME"], grace: { interrupt: "3s" }, timeout: "1h" },
+        lint: { kind: "command", argv: ["./bin/lint", "--json"], env: ["PATH"], parametersSchema: { type: "object" } },
+      },
+    });
+    expect(config).toMatchObject({
+      configPath: path,
+      coordinatorUrl: "http://127.0.0.1:7070",
+      coordinatorAddress: "127.0.0.1:7070",
+      labels: { gpu: "true" },
+      maxConcurrency: 4,
+      projectRoots: ["/srv/repos", "/etc/tether/scratch"],
+      tokenEnv: "TETHER_TOKEN",
+      killCommand: "kill",
+      output: { maxBytes: 16 * 1024 * 1024, maxEventBytes: 1024 * 1024, stderrTailBytes: 8 * 1024 },
+    });
+    const [echo, claude, lint] = config.executors as [ExecutorProfile, ExecutorProfile, ExecutorProfile];
+    expect(echo).toMatchObject({ name: "echo", kind: "echo", argv: [], env: [] });
+    expect(claude).toMatchObject({
+      argv: ["claude"],
+      env: ["HOME", "PATH"],
+      interruptGraceMs: 3_000,
+      terminateGraceMs: 5_000,
+      timeoutMs: 3_600_000,
+    });
+    expect(claude.parametersSchema?.required).toEqual(["prompt"]);
+    expect(lint.argv).toEqual(["/etc/tether/bin/lint", "--json"]);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(claude.env)).toBe(true);
+  });
+
+  it("fills in the default port so the network permission names host:port exactly", () => {
+    expect(parse({ coordinator: "https://tether.example.com/" }).coordinatorAddress).toBe("tether.example.com:443");
+    expect(parse({ coordinator: "http://[::1]:9000" }).coordinatorAddress).toBe("[::1]:9000");
+  });
+
+  it("uses taskkill to stop process trees on Windows", () => {
+    const config = parseLauncherConfig(JSON.stringify(minimal), path, { os: "windows" });
+    expect(config.killCommand).toBe("taskkill");
+  });
+
+  it("names the field at fault", () => {
+    expect(refusal({ coordinator: "ftp://x" })).toBe(`${path}: coordinator must use http: or https:; got "ftp:"`);
+    expect(refusal({ name: "has space" })).toContain(`${path}: name must be 1-63 letters`);
+    expect(refusal({ maxConcurrency: 0 })).toBe(`${path}: maxConcurrency must be a whole number from 1 to 1000; got 0`);
+    expect(refusal({ projectRoots: [] })).toBe(`${path}: projectRoots must list at least one directory that jobs may run in`);
+    expect(refusal({ executors: {} })).toBe(`${path}: executors must define at least one executor profile`);
+    expect(refusal({ executor: {} })).toContain(`has an unknown field "executor"`);
+    expect(refusal({ executors: { x: { kind: "shell" } } })).toBe(
+      `${path}: executors.x.kind must be one of claude-code, command, echo; got "shell"`,
+    );
+    expect(refusal({ executors: { x: { kind: "command" } } })).toBe(`${path}: executors.x.argv must be an array of strings`);
+    expect(refusal({ executors: { x: { kind: "echo", argv: ["y"] } } })).toBe(
+      `${path}: executors.x.argv does not apply: echo runs in-process`,
+    );
+    expect(refusal({ executors: { x: { kind: "claude-code", timeout: "soon" } } })).toBe(
+      `${path}: executors.x.timeout must be a duration such as "10s", "1500ms" or "5m"; got "soon"`,
+    );
+    expect(refusal({ executors: { x: { kind: "claude-code", env: ["LD_PRELOAD"] } } })).toContain(
+      '"LD_PRELOAD" cannot be passed to executors',
+    );
+    expect(refusal({ executors: { x: { kind: "claude-code", env: ["A-B"] } } })).toBe(
+      `${path}: executors.x.env[0] must be an environment variable name; got "A-B"`,
+    );
+    expect(refusal({ executors: { x: { kind: "command", argv: ["t"], parametersSchema: { oneOf: [] } } } })).toContain(
+      'executors.x.parametersSchema uses the keyword "oneOf", which the launcher does not support',
+    );
+    expect(refusal({ output: { maxBytes: 2048, maxEventBytes: 4096 } })).toContain("output.maxEventBytes (4096) must not exceed");
+  });
+
+  it("accepts the example config shipped with the launcher", () => {
+    const example = join(import.meta.dirname, "../../launcher-deno/launcher.example.json");
+    const config = parseLauncherConfig(readFileSync(example, "utf8"), example, { os: "linux" });
+    expect(config.executors.map((profile) => [profile.name, profile.optional])).toEqual([["echo", false], ["claude-code", true]]);
+    expect(config.projectRoots).toEqual([join(import.meta.dirname, "../..")]);
+  });
+
+  it("refuses text that is not JSON, saying where the file is", () => {
+    expect(() => parseLauncherConfig("{", path)).toThrow(`${path} is not valid JSON`);
+  });
+});

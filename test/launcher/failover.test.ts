@@ -1,0 +1,164 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FailureReason, type Job, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import {
+  type CoordinatorProcess,
+  killCoordinatorProcesses,
+  startCoordinatorProcess,
+  waitForEvent,
+  waitForJob,
+} from "../support/coordinator_process.ts";
+import {
+  killLauncherProcesses,
+  type LauncherProcess,
+  payloadExecutorProfile,
+  processAlive,
+  startLauncher,
+} from "../support/launcher_process.ts";
+
+let coordinator: CoordinatorProcess;
+const strays: number[] = [];
+
+beforeAll(async () => {
+  coordinator = await startCoordinatorProcess();
+});
+
+afterEach(() => {
+  killLauncherProcesses();
+  for (const pid of strays.splice(0)) if (processAlive(pid)) process.kill(pid, "SIGKILL");
+});
+
+afterAll(() => killCoordinatorProcesses());
+
+/** Every snapshot WatchJob sends until the job ends, so transient states are seen too. */
+async function jobHistory(jobId: string): Promise<Job[]> {
+  const history: Job[] = [];
+  for await (const message of coordinator.jobs.watchJob({ id: jobId }, { signal: AbortSignal.timeout(30_000) })) {
+    if (message.kind.case === "job") history.push(message.kind.value);
+  }
+  return history;
+}
+
+function launcherWith(name: string): Promise<LauncherProcess> {
+  return startLauncher({
+    coordinatorUrl: coordinator.url,
+    name,
+    executors: { echo: { kind: "echo" }, work: payloadExecutorProfile() },
+    // Both launchers share one project root so that the job may run on either.
+    config: { projectRoots: ["/tmp"] },
+  });
+}
+
+describe("failover between launchers", () => {
+  it("a launcher killed with SIGKILL loses its job as LAUNCHER_LOST, and the retry runs on a second launcher", async () => {
+    const doomed = await launcherWith("doomed");
+    const doomedId = await doomed.registered();
+    const { job } = await coordinator.jobs.createJob({
+      type: JobType.COMMAND,
+      executor: "work",
+      parameters: { slowOnAttempt: 1 },
+      projectDir: "/tmp",
+      maxAttempts: 3,
+    });
+    const history = jobHistory(job!.id);
+    const working = await waitForEvent(coordinator, job!.id, (e) => e.type === "working", "the first attempt working");
+    strays.push(Number(working.pid));
+    doomed.signal("SIGKILL");
+    await doomed.exited;
+
+    const survivor = await launcherWith("survivor");
+    const survivorId = await survivor.registered();
+    const snapshots = await history;
+    const lost = snapshots.find((j) => j.failureReason === FailureReason.LAUNCHER_LOST);
+    expect(lost, "a snapshot with LAUNCHER_LOST").toBeDefined();
+    expect(lost!.launcherId).toBe(doomedId);
+    const final = snapshots.at(-1)!;
+    expect(JobState[final.state]).toBe("SUCCEEDED");
+    expect(final.attempt).toBe(2);
+    expect(final.launcherId).toBe(survivorId);
+    expect(final.result).toMatchObject({ result: "attempt 2 done in /tmp" });
+  });
+
+  it("an offer lost because its launcher died between poll and accept runs elsewhere without burning an attempt", async () => {
+    const doomed = await launcherWith("doomed-offer");
+    const doomedId = await doomed.registered();
+    let jobId = "";
+    // The launcher is frozen while the coordinator holds its poll, so the
+    // offer is made and never accepted. A job run first guarantees that: the
+    // launcher polls again as soon as it took the job, long before the job
+    // ends. Should the poll still not be there, thaw, let the job finish and
+    // try again.
+    for (let tries = 1; !jobId; tries++) {
+      const { job: warmup } = await coordinator.jobs.createJob({
+        type: JobType.COMMAND,
+        executor: "echo",
+        parameters: { prompt: "warm up" },
+        projectDir: "/tmp",
+      });
+      await waitForJob(coordinator, warmup!.id, (j) => j.state === JobState.SUCCEEDED, "SUCCEEDED");
+      doomed.signal("SIGSTOP");
+      const { job } = await coordinator.jobs.createJob({
+        type: JobType.COMMAND,
+        executor: "echo",
+        parameters: { prompt: "find me a home" },
+        projectDir: "/tmp",
+      });
+      const offered = await waitForJob(coordinator, job!.id, (j) => j.state === JobState.OFFERED, "OFFERED", 3_000)
+        .catch(() => undefined);
+      if (offered) {
+        expect(offered.launcherId).toBe(doomedId);
+        jobId = job!.id;
+      } else {
+        expect(tries, "attempts to catch the frozen launcher's poll").toBeLessThan(4);
+        doomed.signal("SIGCONT");
+        await waitForJob(coordinator, job!.id, (j) => j.state === JobState.SUCCEEDED, "SUCCEEDED");
+      }
+    }
+    const history = jobHistory(jobId);
+    doomed.signal("SIGKILL");
+    await doomed.exited;
+
+    const rescuer = await launcherWith("rescuer");
+    const rescuerId = await rescuer.registered();
+    const snapshots = await history;
+    const final = snapshots.at(-1)!;
+    expect(JobState[final.state]).toBe("SUCCEEDED");
+    expect(final.launcherId).toBe(rescuerId);
+    expect(final.attempt).toBe(1);
+    expect(final.result).toMatchObject({ result: "find me a home" });
+    const states = snapshots.map((j) => JobState[j.state]);
+    expect(states[0]).toBe("OFFERED");
+    expect(states.indexOf("QUEUED"), "back in the queue once the offer expired").toBeGreaterThan(0);
+  });
+
+  it("a launcher that wakes after its lease lapsed kills its stale executor and does not overwrite the newer attempt", async () => {
+    const sleeper = await launcherWith("sleeper");
+    await sleeper.registered();
+    const { job } = await coordinator.jobs.createJob({
+      type: JobType.COMMAND,
+      executor: "work",
+      parameters: { slowOnAttempt: 1 },
+      projectDir: "/tmp",
+      maxAttempts: 3,
+    });
+    const working = await waitForEvent(coordinator, job!.id, (e) => e.type === "working", "the first attempt working");
+    const zombie = Number(working.pid);
+    strays.push(zombie);
+    sleeper.signal("SIGSTOP");
+    await waitForJob(coordinator, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST, "LAUNCHER_LOST");
+
+    const successor = await launcherWith("successor");
+    const successorId = await successor.registered();
+    const done = await waitForJob(coordinator, job!.id, (j) => j.state === JobState.SUCCEEDED, "SUCCEEDED");
+    expect(done.launcherId).toBe(successorId);
+
+    sleeper.signal("SIGCONT");
+    await sleeper.logs.waitFor((l) => l.msg === "killing the executor without reporting", "the stale kill");
+    await sleeper.logs.waitFor((l) => l.msg === "job process exited" && l.jobId === job!.id, "the zombie's exit");
+    expect(processAlive(zombie)).toBe(false);
+    expect(sleeper.logs.lines.some((l) => l.msg === "job finished" && l.jobId === job!.id)).toBe(false);
+    const { job: after } = await coordinator.jobs.getJob({ id: job!.id });
+    expect(JobState[after!.state]).toBe("SUCCEEDED");
+    expect(after!.attempt).toBe(2);
+    expect(after!.launcherId).toBe(successorId);
+  });
+});

@@ -1,0 +1,179 @@
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { claudeCodeCommand } from "../../launcher-deno/src/claude_code_command.ts";
+import { backoffMs, within } from "../../launcher-deno/src/delay.ts";
+import { claudeCodeParametersSchema } from "../../launcher-deno/src/executor_kinds.ts";
+import { attemptOutcome } from "../../launcher-deno/src/job_outcome.ts";
+import type { JobPayload } from "../../launcher-deno/src/job_payload.ts";
+import { compileSchema, validateJson } from "../../launcher-deno/src/json_schema.ts";
+import { resolveProjectDir } from "../../launcher-deno/src/project_dir.ts";
+
+const payload = (overrides: Partial<JobPayload>): JobPayload => ({
+  version: 1,
+  mode: "start",
+  jobId: "job_1",
+  attempt: 1,
+  sessionId: "ses_1",
+  executorSessionId: "",
+  parameters: { prompt: "hi" },
+  projectDir: "/srv/repo",
+  ...overrides,
+});
+
+describe("how an attempt's end is reported", () => {
+  const ok = { type: "result", is_error: false, result: "done" };
+  it("exit 0 with a result succeeds", () => {
+    expect(attemptOutcome({ exit: { code: 0, signal: null }, result: ok, stderrTail: "" })).toEqual({
+      state: JobState.SUCCEEDED,
+      exitCode: 0,
+      failureReason: FailureReason.UNSPECIFIED,
+      error: "",
+    });
+  });
+
+  it("a non-zero exit fails EXIT_NONZERO with the stderr tail", () => {
+    expect(attemptOutcome({ exit: { code: 2, signal: null }, stderrTail: "boom" })).toMatchObject({
+      state: JobState.FAILED,
+      exitCode: 2,
+      failureReason: FailureReason.EXIT_NONZERO,
+      error: "The executor exited with code 2\nboom",
+    });
+  });
+
+  it("a cancel the launcher acted on is CANCELLED whatever the exit code", () => {
+    expect(attemptOutcome({ exit: { code: 130, signal: null }, stopCause: "cancel", stderrTail: "x" })).toMatchObject({
+      state: JobState.CANCELLED,
+      exitCode: 130,
+      failureReason: FailureReason.CANCELLED,
+    });
+  });
+
+  it("a timeout is FAILED TIMEOUT; a forced shutdown is FAILED LAUNCHER_LOST", () => {
+    const killed = { code: 137, signal: "SIGKILL" };
+    expect(attemptOutcome({ exit: killed, stopCause: "timeout", timeoutMs: 500, stderrTail: "" })).toMatchObject({
+      failureReason: FailureReason.TIMEOUT,
+      error: "The attempt ran past its timeout of 500ms and was stopped (was ended by SIGKILL (exit code 137))",
+    });
+    expect(attemptOutcome({ exit: killed, stopCause: "shutdown", stderrTail: "" })).toMatchObject({
+      failureReason: FailureReason.LAUNCHER_LOST,
+    });
+  });
+
+  it("exit 0 without a result, or with an error result, is an EXECUTOR_ERROR", () => {
+    expect(attemptOutcome({ exit: { code: 0, signal: null }, stderrTail: "" })).toMatchObject({
+      failureReason: FailureReason.EXECUTOR_ERROR,
+      error: 'The executor exited 0 without writing its final {"type":"result"} event',
+    });
+    expect(attemptOutcome({ exit: { code: 0, signal: null }, result: { type: "result", is_error: true, result: "max turns" }, stderrTail: "" }))
+      .toMatchObject({ failureReason: FailureReason.EXECUTOR_ERROR, error: "The executor reported an error result: max turns" });
+  });
+
+  it("a job that could not start is an EXECUTOR_ERROR with the reason", () => {
+    expect(attemptOutcome({ startError: "no such profile", stderrTail: "" })).toEqual({
+      state: JobState.FAILED,
+      failureReason: FailureReason.EXECUTOR_ERROR,
+      error: "no such profile",
+    });
+  });
+});
+
+describe("Claude Code's command line", () => {
+  it("starts with -p, stream-json and --verbose, the prompt on stdin", () => {
+    expect(claudeCodeCommand(["claude"], payload({}))).toEqual({
+      argv: ["claude", "-p", "--output-format", "stream-json", "--verbose"],
+      stdin: "hi",
+    });
+  });
+
+  it("resumes with --resume and passes the optional parameters as flags", () => {
+    const { argv } = claudeCodeCommand(["claude"], payload({
+      mode: "resume",
+      executorSessionId: "uuid-1",
+      parameters: { prompt: "go", model: "opus", allowedTools: ["Read", "Bash(git:*)"], permissionMode: "plan", maxTurns: 3 },
+    }));
+    expect(argv.slice(5)).toEqual([
+      "--resume", "uuid-1", "--model", "opus", "--allowedTools", "Read,Bash(git:*)", "--permission-mode", "plan", "--max-turns", "3",
+    ]);
+  });
+
+  it("refuses a resume without Claude's session id", () => {
+    expect(() => claudeCodeCommand(["claude"], payload({ mode: "resume" }))).toThrow(
+      'Cannot resume job "job_1": the session has no Claude session id',
+    );
+  });
+
+  it("validates parameters against the built-in schema", () => {
+    expect(validateJson(claudeCodeParametersSchema, { prompt: "x", maxTurns: 2 })).toEqual([]);
+    expect(validateJson(claudeCodeParametersSchema, { maxTurns: 0, allowedTools: "Read" })).toEqual([
+      "parameters.prompt: is required",
+      "parameters.maxTurns: must be at least 1",
+      "parameters.allowedTools: must be array, got string",
+    ]);
+  });
+});
+
+describe("parameter schemas", () => {
+  it("cover types, enums, patterns, nested objects and arrays", () => {
+    const schema = compileSchema({
+      type: "object",
+      properties: {
+        branch: { type: "string", pattern: "^[a-z-]+$" },
+        level: { enum: ["low", "high"] },
+        files: { type: "array", items: { type: "string" }, maxItems: 2 },
+        opts: { type: "object", additionalProperties: { type: "boolean" } },
+      },
+      additionalProperties: false,
+    }, "schema");
+    expect(validateJson(schema, { branch: "main", level: "low", files: ["a"], opts: { x: true } })).toEqual([]);
+    expect(validateJson(schema, { branch: "Main!", level: "mid", files: ["a", "b", 3], opts: { x: 1 }, extra: 1 })).toEqual([
+      "parameters.branch: must match /^[a-z-]+$/",
+      'parameters.level: must be one of "low", "high"',
+      "parameters.files: must have at most 2 items",
+      "parameters.files[2]: must be string, got number",
+      "parameters.opts.x: must be boolean, got number",
+      "parameters.extra: is not allowed (allowed: branch, level, files, opts)",
+    ]);
+  });
+});
+
+describe("project dirs", () => {
+  const root = mkdtempSync(join(tmpdir(), "tether-roots-"));
+  const allowed = join(root, "allowed");
+  mkdirSync(join(allowed, "repo"), { recursive: true });
+  mkdirSync(join(root, "secret"));
+  symlinkSync(join(root, "secret"), join(allowed, "link-out"));
+  const probe = { realPath: (p: string) => realpath(p), isDirectory: async (p: string) => (await stat(p)).isDirectory() };
+
+  it("accepts a directory inside an allowed root and returns its real path", async () => {
+    expect(await resolveProjectDir(join(allowed, "repo", "."), [allowed], probe)).toBe(await realpath(join(allowed, "repo")));
+  });
+
+  it("refuses paths outside the roots, as written or through a symlink", async () => {
+    await expect(resolveProjectDir(join(allowed, "..", "secret"), [allowed], probe)).rejects.toThrow("is outside the launcher's allowed project roots");
+    await expect(resolveProjectDir(join(allowed, "link-out"), [allowed], probe)).rejects.toThrow(
+      `resolves to "${await realpath(join(root, "secret"))}", which is outside`,
+    );
+    await expect(resolveProjectDir("repo", [allowed], probe)).rejects.toThrow('The project dir "repo" must be an absolute path');
+    await expect(resolveProjectDir(join(allowed, "missing"), [allowed], probe)).rejects.toThrow("cannot be used");
+  });
+});
+
+describe("waiting", () => {
+  it("gives up on a wait at once when its signal has already aborted", async () => {
+    const never = new Promise<never>(() => {});
+    expect(await within(never, 60_000, AbortSignal.abort())).toBeUndefined();
+    expect(await within(Promise.resolve("done"), 60_000)).toBe("done");
+  });
+});
+
+describe("retry backoff", () => {
+  it("doubles up to the cap and jitters within the upper half", () => {
+    const options = { baseMs: 100, maxMs: 1_000 };
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(n, options, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
+    expect(backoffMs(3, options, () => 0)).toBe(200);
+  });
+});
