@@ -75,7 +75,10 @@ export async function endLauncherJobs(
 ): Promise<JobRow[]> {
   const held = await tx.selectFrom("jobs").selectAll().where("launcher_id", "=", id)
     .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
-  const changed = await releaseOffers(tx, held.filter((j) => j.state === JobState.OFFERED), now);
+  const changed = await releaseOffers(tx, held.filter((j) => j.state === JobState.OFFERED), now, {
+    reason: FailureReason.LAUNCHER_LOST,
+    error: `${why} before it accepted the offer`,
+  });
   for (const job of held.filter((j) => j.state !== JobState.OFFERED)) {
     changed.push(await endAttempt(tx, job, {
       state: JobState.FAILED,

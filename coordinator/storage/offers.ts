@@ -1,4 +1,4 @@
-import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import { type FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tx } from "./transaction.ts";
@@ -12,14 +12,16 @@ export function findOffers(db: Db, launcherId: string, pollId: string): Promise<
 }
 
 /**
- * Puts offered jobs back in the queue, as they were before the offer: no
- * attempt is burnt. Only offers that are still outstanding under the given
- * tokens move. Returns the jobs that moved.
+ * Puts offered jobs back in the queue: no attempt is burnt. Only offers
+ * that are still outstanding under the given tokens move. `why`, when the
+ * offer was lost rather than handed back, is recorded on the job. Returns
+ * the jobs that moved.
  */
 export async function releaseOffers(
   db: Db | Tx,
   offers: readonly { id: string; epoch: number; match_timeout_ms: number }[],
   now: number,
+  why?: { reason: FailureReason; error: string },
 ): Promise<JobRow[]> {
   const released: JobRow[] = [];
   for (const offer of offers) {
@@ -28,6 +30,7 @@ export async function releaseOffers(
       offer_poll_id: null,
       deadline_at: now + offer.match_timeout_ms,
       update_time: now,
+      ...(why ? { failure_reason: why.reason, error: why.error } : {}),
     }).where("id", "=", offer.id).where("epoch", "=", offer.epoch).where("state", "=", JobState.OFFERED)
       .returningAll().executeTakeFirst();
     if (row) released.push(row);

@@ -31,6 +31,7 @@ describe("offers, leases and fencing", () => {
     const offer = await other.nextOffer();
     expect(offer.job!.id).toBe(job!.id);
     expect(offer.job!.attempt).toBe(0);
+    expect(offer.job!.failureReason).toBe(FailureReason.OFFER_EXPIRED);
     expect(offer.fencingToken).not.toBe(lost!.fencingToken);
     expect(await codeOf(silent.accept(lost!))).toBe(Code.FailedPrecondition);
     const { job: running } = await other.accept(offer);
@@ -127,6 +128,10 @@ describe("offers, leases and fencing", () => {
     const poll = l.poll({ freeSlots: 0 });
     await t.launchers.deregisterLauncher({ launcherId: l.id });
     expect((await poll).deregistered).toBe(true);
-    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
+    const { job: requeued } = await t.jobs.getJob({ id: job!.id });
+    expect(requeued!.state).toBe(JobState.QUEUED);
+    expect(requeued!.attempt).toBe(0);
+    expect(requeued!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
+    expect(requeued!.error).toMatch(/deregistered before it accepted the offer/);
   });
 });
