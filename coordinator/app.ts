@@ -15,7 +15,7 @@ export interface Coordinator {
 
 /** Opens the database, runs due work left from before, and builds the server. */
 export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
-  const db = await openDatabase(config.db);
+  const db = await openDatabase(config.db, { maxBytes: config.dbMaxBytes });
   const engine = new Engine(db, config, log);
   await engine.start();
   const { server, closeIdle } = createServer(engine);

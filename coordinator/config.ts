@@ -6,6 +6,8 @@ export interface CoordinatorConfig {
   readonly port: number;
   /** A SQLite file path (the default) or, later, a postgres:// URL. */
   readonly db: string;
+  /** A cap on the database's size in bytes (null: none); writes past it fail RESOURCE_EXHAUSTED. */
+  readonly dbMaxBytes: number | null;
   /** The longest a PollJobs request is held before it is answered empty. */
   readonly pollHoldMs: number;
   /** Subtracted from a client's Connect-Timeout-Ms so it gets its answer in time. */
@@ -31,6 +33,7 @@ export const defaults: CoordinatorConfig = Object.freeze({
   host: "127.0.0.1",
   port: 7070,
   db: "./data/tether.db",
+  dbMaxBytes: null,
   pollHoldMs: 30_000,
   pollDeadlineMarginMs: 1_000,
   acceptTimeoutMs: 15_000,
@@ -47,6 +50,7 @@ export const defaults: CoordinatorConfig = Object.freeze({
 const settings = {
   listen: { env: "TETHER_LISTEN", help: "host:port to listen on (HTTP/1.1 and h2c)" },
   db: { env: "TETHER_DB", help: "SQLite database file" },
+  "db-max-bytes": { env: "TETHER_DB_MAX_BYTES", help: "cap on the database's size (default: none)" },
   "poll-hold": { env: "TETHER_POLL_HOLD", help: "longest hold of a PollJobs request" },
   "accept-timeout": { env: "TETHER_ACCEPT_TIMEOUT", help: "how long an offer waits for AcceptJob" },
   "heartbeat-interval": { env: "TETHER_HEARTBEAT_INTERVAL", help: "heartbeat period told to launchers" },
@@ -108,6 +112,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     host,
     port,
     db: raw("db") ?? defaults.db,
+    dbMaxBytes: raw("db-max-bytes") === undefined ? null : bytes("db-max-bytes", 0),
     pollHoldMs: duration("poll-hold", defaults.pollHoldMs, 100),
     pollDeadlineMarginMs: defaults.pollDeadlineMarginMs,
     acceptTimeoutMs: duration("accept-timeout", defaults.acceptTimeoutMs, 100),

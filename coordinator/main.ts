@@ -16,7 +16,13 @@ if (process.argv.includes("--help")) {
   process.exit(0);
 }
 
-const coordinator = await createCoordinator(config, log);
+let coordinator;
+try {
+  coordinator = await createCoordinator(config, log);
+} catch (error) {
+  log.error("cannot start", { error: errorText(error), db: config.db });
+  process.exit(1);
+}
 coordinator.server.listen(config.port, config.host, () => {
   const address = coordinator.server.address();
   if (address === null || typeof address === "string") throw new Error("listening on an unexpected address");

@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "./engine.ts";
+import { errorInterceptor } from "./error_interceptor.ts";
 import { routes } from "./routes.ts";
 import { serveWatchNdjson } from "./watch_ndjson.ts";
 
@@ -19,6 +20,7 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
   const handler = connectNodeAdapter({
     routes: routes(engine),
     readMaxBytes: engine.config.readMaxBytes,
+    interceptors: [errorInterceptor(engine.log)],
     // A misspelt field must be an error, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
     fallback(req, res) {
@@ -40,6 +42,10 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    // A body the handler stopped reading (too large) would stall the next request on this socket.
+    res.on("finish", () => {
+      if (!req.complete) socket.end();
+    });
     res.on("close", () => {
       const n = (busy.get(socket) ?? 1) - 1;
       busy.set(socket, n);
@@ -69,7 +75,8 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
         socket.on("close", () => busy.delete(socket));
       }
       (isH2 ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      // The HTTP/2 server reads the socket itself; resuming it here would lose the preface.
+      if (!isH2) socket.resume();
     };
     socket.on("data", sniff);
     socket.on("error", () => socket.destroy());

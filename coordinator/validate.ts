@@ -105,6 +105,14 @@ export function checkAbsolutePath(value: string, field: string): string {
   return value;
 }
 
+/** A filter of enum values: each defined and not UNSPECIFIED, at most one of each. */
+export function checkEnumFilter<E extends number>(values: E[], desc: DescEnum, field: string): E[] {
+  if (values.length > desc.values.length) {
+    throw invalidArgument(`${field} may list each of the ${desc.values.length - 1} values at most once`);
+  }
+  return [...new Set(values.map((v, i) => checkEnum(v, desc, `${field}[${i}]`)))];
+}
+
 /** A page size: default 100, at most 1000. */
 export function pageSize(value: number, field = "pageSize"): number {
   if (value === 0) return 100;

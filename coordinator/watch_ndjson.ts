@@ -30,7 +30,7 @@ export function serveWatchNdjson(engine: Engine, req: NodeServerRequest, res: No
       if (!/^\d{1,15}$/.test(fromOffset)) {
         throw new ConnectError(`fromOffset must be a whole number of at least 0; got "${fromOffset}"`, Code.InvalidArgument);
       }
-      const request = create(WatchJobRequestSchema, { id: decodeURIComponent(match[1]!), fromOffset: BigInt(fromOffset) });
+      const request = create(WatchJobRequestSchema, { id: decodeId(match[1]!), fromOffset: BigInt(fromOffset) });
       for await (const message of watchJob(engine, request, abort.signal)) {
         if (!started) {
           res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
@@ -51,4 +51,12 @@ export function serveWatchNdjson(engine: Engine, req: NodeServerRequest, res: No
     res.end();
   })();
   return true;
+}
+
+function decodeId(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConnectError(`the job id in the path is not valid percent-encoding: "${text.slice(0, 100)}"`, Code.InvalidArgument);
+  }
 }

@@ -8,7 +8,7 @@ import { createJob } from "../storage/create_job.ts";
 import { listJobs } from "../storage/list_jobs.ts";
 import { loadJob } from "../storage/load_job.ts";
 import { jobToProto } from "../to_proto.ts";
-import { checkEnum, checkText, decodePageToken, encodePageToken, pageSize, requireText } from "../validate.ts";
+import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize, requireText } from "../validate.ts";
 import { watchJob } from "./watch_job.ts";
 
 const isSeqCursor = (v: unknown): v is { seq: number } =>
@@ -33,7 +33,7 @@ export function jobService(engine: Engine): ServiceImpl<typeof JobService> {
       const limit = pageSize(req.pageSize);
       const cursor = decodePageToken(req.pageToken, isSeqCursor);
       const rows = await listJobs(db, {
-        states: req.states.map((s, i) => checkEnum(s, JobStateSchema, `states[${i}]`)),
+        states: checkEnumFilter(req.states, JobStateSchema, "states"),
         sessionId: req.sessionId === "" ? null : checkText(req.sessionId, "sessionId", 128),
         launcherId: req.launcherId === "" ? null : checkText(req.launcherId, "launcherId", 128),
         beforeSeq: cursor?.seq ?? null,

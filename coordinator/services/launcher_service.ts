@@ -15,6 +15,7 @@ import { listLaunchers } from "../storage/list_launchers.ts";
 import { jobToProto, launcherToProto } from "../to_proto.ts";
 import {
   checkEnum,
+  checkEnumFilter,
   checkJsonObject,
   checkLabels,
   checkRange,
@@ -148,7 +149,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async listLaunchers(req) {
-      const states = req.states.map((s, i) => checkEnum(s, LauncherStateSchema, `states[${i}]`));
+      const states = checkEnumFilter(req.states, LauncherStateSchema, "states");
       return { launchers: (await listLaunchers(db, states)).map(launcherToProto) };
     },
 

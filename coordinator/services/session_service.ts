@@ -4,7 +4,7 @@ import type { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import type { Engine } from "../engine.ts";
 import { listSessions, loadSession } from "../storage/sessions.ts";
 import { sessionToProto } from "../to_proto.ts";
-import { checkEnum, checkText, decodePageToken, encodePageToken, pageSize, requireText } from "../validate.ts";
+import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize, requireText } from "../validate.ts";
 
 const isCursor = (v: unknown): v is { time: number; id: string } =>
   typeof v === "object" && v !== null && Number.isSafeInteger((v as { time: unknown }).time) &&
@@ -20,7 +20,7 @@ export function sessionService(engine: Engine): ServiceImpl<typeof SessionServic
     async listSessions(req) {
       const limit = pageSize(req.pageSize);
       const rows = await listSessions(engine.db, {
-        states: req.states.map((s, i) => checkEnum(s, SessionStateSchema, `states[${i}]`)),
+        states: checkEnumFilter(req.states, SessionStateSchema, "states"),
         launcherId: req.launcherId === "" ? null : checkText(req.launcherId, "launcherId", 128),
         before: decodePageToken(req.pageToken, isCursor),
         limit,

@@ -46,8 +46,12 @@ export function finishJob(
   });
 }
 
-/** The job already ended, or waits for a retry, because of this very attempt's report. */
+/**
+ * The job already ended, or waits for a retry, because of this very
+ * attempt's report of the same kind of ending (a retry after a lost answer).
+ */
 function isSameReport(job: JobRow, p: FinishParams): boolean {
-  const reported = [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.RETRY_WAIT];
-  return reported.includes(job.state) && job.launcher_id === p.launcherId && String(job.epoch) === p.fencingToken;
+  if (job.launcher_id !== p.launcherId || String(job.epoch) !== p.fencingToken) return false;
+  if (p.outcome.state === JobState.SUCCEEDED) return job.state === JobState.SUCCEEDED;
+  return [JobState.FAILED, JobState.CANCELLED, JobState.RETRY_WAIT].includes(job.state);
 }

@@ -1,6 +1,6 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import { notFound } from "../errors.ts";
+import { failedPrecondition, notFound } from "../errors.ts";
 import { launcherId } from "../ids.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { releaseOffers } from "./offers.ts";
@@ -126,7 +126,12 @@ export function deregisterLauncher(
 export function drainLauncher(db: Db, id: string, now: number): Promise<LauncherRow> {
   return inTransaction(db, async (tx) => {
     const launcher = await loadLauncher(tx, id);
-    if (launcher.state !== LauncherState.ONLINE) return launcher;
+    if (launcher.state === LauncherState.DRAINING) return launcher;
+    if (launcher.state !== LauncherState.ONLINE) {
+      throw failedPrecondition(
+        `launcher "${id}" is ${LauncherState[launcher.state]}; only an online launcher can be drained`,
+      );
+    }
     return await tx.updateTable("launchers").set({ state: LauncherState.DRAINING, update_time: now })
       .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
   });
