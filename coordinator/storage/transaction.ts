@@ -1,9 +1,10 @@
-import type { Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tables } from "./schema.ts";
 
-export type Tx = Transaction<Tables>;
+/** A connection inside a transaction. */
+export type Tx = Kysely<Tables>;
 
 /**
  * What a storage operation changed, for the coordinator to act on after the
@@ -20,7 +21,23 @@ export function noChanges(): Changes {
   return { jobs: [], launchers: [] };
 }
 
-/** Runs `fn` in one transaction. */
+/**
+ * Runs `fn` in one transaction that takes the write lock up front. On a
+ * failure the caller gets the failure itself: SQLite rolls back on its own
+ * after some errors (a full disk), and the rollback's own complaint ("no
+ * transaction is active", which Kysely's transaction() would report
+ * instead) must not hide why the write failed.
+ */
 export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(fn);
+  return db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`ROLLBACK`.execute(conn).catch(() => {});
+      throw error;
+    }
+  });
 }
