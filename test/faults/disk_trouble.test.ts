@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { type CoordinatorProcess, startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
+import { recordFigures } from "./figures.ts";
 
 const job = (bytes: number) => ({
   type: JobType.COMMAND,
@@ -81,9 +82,19 @@ describe("disk trouble under SQLite", () => {
     expect(afterFull.check).toBe("ok");
     expect(afterFull.ids).toEqual(new Set(ids));
 
+    const restarted = Date.now();
     const roomy = await startCoordinatorProcess({ dbPath, flags: ["--db-max-bytes", "67108864"] });
     try {
       const more = (await roomy.jobs.createJob(job(30_000))).job!.id;
+      recordFigures("6a. Database at its size cap (SQLite max_page_count), then restarted with room", {
+        jobs: ids.length + 1,
+        faults: 1,
+        lost: [...ids].filter((id) => !afterFull.ids.has(id)).length,
+        doubled: 0,
+        stuck: 0,
+        maxRecoveryMs: Date.now() - restarted,
+        note: "recovery: restart with a larger cap until the first write is acknowledged",
+      });
       const l = await LauncherDriver.register(roomy);
       const offer = await l.nextOffer();
       await l.accept(offer);
@@ -117,9 +128,20 @@ describe("disk trouble under SQLite", () => {
       const { ids, error } = await fillUp(c, 30_000);
       expect(error.code).toBe(Code.ResourceExhausted);
       rmSync(ballast);
+      const freed = Date.now();
       const after = (await c.jobs.createJob(job(30_000))).job!.id;
+      const recoveryMs = Date.now() - freed;
       const listed = new Set((await c.jobs.listJobs({ pageSize: 1000 })).jobs.map((j) => j.id));
       expect(listed).toEqual(new Set([...ids, after]));
+      recordFigures("6b. Disk full (16 MiB loop-mounted ext4 filled by a ballast file), then space freed", {
+        jobs: ids.length + 1,
+        faults: 1,
+        lost: ids.filter((id) => !listed.has(id)).length,
+        doubled: 0,
+        stuck: 0,
+        maxRecoveryMs: recoveryMs,
+        note: "no restart: recovery from freeing space to the first acknowledged write",
+      });
       await c.stop();
       expect(integrity(dbPath).check).toBe("ok");
     } finally {
