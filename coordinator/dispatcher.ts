@@ -16,10 +16,15 @@ export class Waiter {
 
   constructor(readonly launcher: LauncherTraits, readonly canTakeJobs: boolean) {}
 
-  /** Starts a new round: forgets earlier wake-ups before the poll looks again. */
-  beginRound(): void {
+  /**
+   * Starts a new round before the poll looks again: returns the jobs it was
+   * woken for so far, which this round's claim must take or pass on.
+   */
+  beginRound(): Map<string, { requirements: JobRequirements; tried: Set<Waiter> }> {
     this.dirty = false;
+    const woken = new Map(this.wokenFor);
     this.wokenFor.clear();
+    return woken;
   }
 
   /** Whether a wake-up arrived since the round began. */

@@ -1,6 +1,7 @@
 import { createCoordinator } from "./app.ts";
 import { loadConfig, usage } from "./config.ts";
 import { errorText, jsonLogger } from "./log.ts";
+import { redact } from "./storage/open_database.ts";
 
 const log = jsonLogger();
 
@@ -20,14 +21,14 @@ let coordinator;
 try {
   coordinator = await createCoordinator(config, log);
 } catch (error) {
-  log.error("cannot start", { error: errorText(error), db: config.db });
+  log.error("cannot start", { error: errorText(error), db: redact(config.db) });
   process.exit(1);
 }
 coordinator.server.listen(config.port, config.host, () => {
   const address = coordinator.server.address();
   if (address === null || typeof address === "string") throw new Error("listening on an unexpected address");
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  log.info("listening", { url: `http://${host}:${address.port}`, db: config.db });
+  log.info("listening", { url: `http://${host}:${address.port}`, db: redact(config.db) });
 });
 
 let stopping = false;

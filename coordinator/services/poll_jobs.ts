@@ -42,7 +42,7 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
   engine.dispatcher.add(waiter);
   try {
     for (;;) {
-      waiter.beginRound();
+      const wokenFor = waiter.beginRound();
       launcher = await loadLauncher(engine.db, launcherId);
       const cancels = (await jobsToStop(engine.db, launcherId)).filter((id) => !alreadyStopping.has(id));
       const takesJobs = launcher.state === LauncherState.ONLINE;
@@ -57,7 +57,7 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
         await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
         throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);
       }
-      await passOnUnclaimed(engine, waiter, offers);
+      passOn(engine, wokenFor, offers);
       for (const offer of offers) engine.timer.arm(offer.deadline_at!);
       const commands = cancels.length > 0 || isGone(launcher) ||
         (launcher.state === LauncherState.DRAINING && !req.draining);
@@ -69,6 +69,8 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
     }
   } finally {
     engine.dispatcher.remove(waiter);
+    // Wake-ups that came after the last claim are for jobs this poll will not take.
+    passOn(engine, waiter.beginRound(), []);
   }
 }
 
@@ -81,10 +83,10 @@ function holdMs(engine: Engine, ctx: HandlerContext): number {
   return Math.max(0, Math.min(pollHoldMs, clientMs - margin));
 }
 
-/** Jobs this waiter was woken for but did not claim go to the next eligible waiter. */
-async function passOnUnclaimed(engine: Engine, waiter: Waiter, offers: readonly JobRow[]): Promise<void> {
+/** Jobs a waiter was woken for but did not claim go to the next eligible waiter. */
+function passOn(engine: Engine, wokenFor: ReturnType<Waiter["beginRound"]>, offers: readonly JobRow[]): void {
   const claimed = new Set(offers.map((o) => o.id));
-  const left = [...waiter.wokenFor].filter(([id]) => !claimed.has(id));
+  const left = [...wokenFor].filter(([id]) => !claimed.has(id));
   if (left.length === 0) return;
   engine.dispatcher.offer(
     new Map(left.map(([id, w]) => [id, w.requirements])),

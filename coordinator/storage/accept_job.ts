@@ -2,7 +2,7 @@ import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
 import { sessionStateFor } from "../job_rules.ts";
 import { checkFencing } from "./check_fencing.ts";
-import { loadJob } from "./load_job.ts";
+import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import { inTransaction } from "./transaction.ts";
@@ -21,7 +21,7 @@ export interface AcceptParams {
  */
 export function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{ job: JobRow; changed: boolean }> {
   return inTransaction(db, async (tx) => {
-    const job = await loadJob(tx, p.jobId);
+    const job = await loadJobForUpdate(tx, p.jobId);
     if (job.state === JobState.RUNNING || job.state === JobState.CANCELLING) {
       checkFencing(job, p.launcherId, p.fencingToken, [job.state]);
       return { job, changed: false };

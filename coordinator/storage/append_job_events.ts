@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { checkFencing } from "./check_fencing.ts";
-import { loadJob } from "./load_job.ts";
+import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import { inTransaction } from "./transaction.ts";
@@ -32,7 +32,7 @@ export function appendJobEvents(
   now: number,
 ): Promise<{ job: JobRow; changed: boolean }> {
   return inTransaction(db, async (tx) => {
-    const job = await loadJob(tx, p.jobId);
+    const job = await loadJobForUpdate(tx, p.jobId);
     checkFencing(job, p.launcherId, p.fencingToken, [JobState.RUNNING, JobState.CANCELLING]);
     if (p.firstOffset > job.next_event_offset) {
       throw new ConnectError(

@@ -1,7 +1,7 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
 import { assertTransition, sessionStateFor } from "../job_rules.ts";
-import { loadJob } from "./load_job.ts";
+import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import { inTransaction, type Tx } from "./transaction.ts";
@@ -19,7 +19,7 @@ export function cancelJob(
   now: number,
 ): Promise<{ job: JobRow; changed: boolean }> {
   return inTransaction(db, async (tx) => {
-    const job = await loadJob(tx, jobId);
+    const job = await loadJobForUpdate(tx, jobId);
     switch (job.state) {
       case JobState.CANCELLING:
       case JobState.CANCELLED:

@@ -1,7 +1,9 @@
 import { sql } from "kysely";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { isPostgres } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow, LauncherRow } from "./rows.ts";
+import { inTransaction } from "./transaction.ts";
 
 export interface ClaimParams {
   launcher: LauncherRow;
@@ -18,18 +20,28 @@ const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CAN
  * executor, labels, target and session the launcher satisfies. A job with a
  * concurrency key is taken only when it heads its key's queue and the key
  * has a free slot; a session's turns run one at a time, in order. Each offer
- * bumps the job's epoch, which is its fencing token. INDEXED BY pins the
- * partial queue index, which yields rows in dispatch order: without table
- * statistics SQLite may otherwise pick the state index and sort.
+ * bumps the job's epoch, which is its fencing token. On SQLite, INDEXED BY
+ * pins the partial queue index, which yields rows in dispatch order: without
+ * table statistics SQLite may otherwise pick the state index and sort.
  */
 export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<JobRow[]> {
   if (params.limit <= 0) return [];
-  const result = await claimStatement(params, now).execute(db);
-  return result.rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  const rows = isPostgres(db)
+    ? await inTransaction(db, async (tx) => {
+      // Claims take turns across coordinators, so that two of them never both see a concurrency slot
+      // or a session turn as free; SKIP LOCKED passes over rows another transaction is changing.
+      await sql`SELECT pg_advisory_xact_lock(${claimLockKey}::bigint)`.execute(tx);
+      return (await claimStatement(params, now, "postgres").execute(tx)).rows;
+    })
+    : (await claimStatement(params, now, "sqlite").execute(db)).rows;
+  return rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
 }
 
+/** The advisory lock that claims take on PostgreSQL ("tether" in ASCII). */
+const claimLockKey = 0x746574686572;
+
 /** The claim, as one UPDATE ... RETURNING statement (exported so its query plan can be tested). */
-export function claimStatement(params: ClaimParams, now: number) {
+export function claimStatement(params: ClaimParams, now: number, dialect: "sqlite" | "postgres") {
   const { launcher, pollId, limit, acceptTimeoutMs } = params;
   const executors = JSON.parse(launcher.executors) as string[];
   const labels = Object.entries(JSON.parse(launcher.labels) as Record<string, string>).map(([k, v]) => `${k}=${v}`);
@@ -41,7 +53,7 @@ export function claimStatement(params: ClaimParams, now: number) {
       state = ${OFFERED}, launcher_id = ${launcher.id}, epoch = epoch + 1, offer_poll_id = ${pollId},
       deadline_at = ${now + acceptTimeoutMs}, update_time = ${now}
     WHERE seq IN (
-      SELECT j.seq FROM jobs j INDEXED BY jobs_queue
+      SELECT j.seq FROM jobs j ${dialect === "sqlite" ? sql`INDEXED BY jobs_queue` : sql``}
       WHERE j.state = ${sql.lit(QUEUED)}
         AND j.executor IN (${sql.join(executors)})
         AND (j.target_launcher_id IS NULL OR j.target_launcher_id = ${launcher.id})
@@ -60,6 +72,7 @@ export function claimStatement(params: ClaimParams, now: number) {
             AND (e.priority > j.priority OR (e.priority = j.priority AND e.seq < j.seq)))))
       ORDER BY j.priority DESC, j.seq
       LIMIT ${limit}
+      ${dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``}
     )
     RETURNING *`;
 }

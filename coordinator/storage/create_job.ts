@@ -5,6 +5,7 @@ import { newId } from "../ids.ts";
 import { isTerminal } from "../job_rules.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow, SessionRow } from "./rows.ts";
+import { isUniqueViolation } from "./dialect.ts";
 import { inTransaction, type Tx } from "./transaction.ts";
 
 /** A validated CreateJob request, with defaults applied. */
@@ -39,7 +40,18 @@ export interface CreatedJob {
  * Inserts a queued job (and, for START_SESSION, its session) in one
  * transaction. A repeated idempotency key returns the first job instead.
  */
-export function createJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+export async function createJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+  try {
+    return await insertJob(db, input, now);
+  } catch (error) {
+    // Another coordinator inserted the same idempotency key or session name first: the second try
+    // finds its row and answers as for any repeat.
+    if (!isUniqueViolation(error)) throw error;
+    return await insertJob(db, input, now);
+  }
+}
+
+function insertJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
   return inTransaction(db, async (tx) => {
     if (input.idempotencyKey !== null) {
       const first = await tx.selectFrom("jobs").selectAll().where("idempotency_key", "=", input.idempotencyKey)

@@ -2,6 +2,7 @@ import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { launcherMatches } from "../matching.ts";
 import { stopRunningJob } from "./cancel_job.ts";
+import { forUpdate } from "./dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
@@ -22,8 +23,12 @@ export function expireDueJobs(
   now: number,
 ): Promise<{ changes: Changes; more: boolean }> {
   return inTransaction(db, async (tx) => {
-    const due = await tx.selectFrom("jobs").selectAll().where("deadline_at", "<=", now)
-      .orderBy("deadline_at").limit(500).execute();
+    // Another coordinator may be working through the same due rows: skip the ones it holds.
+    const due = await forUpdate(
+      tx,
+      tx.selectFrom("jobs").selectAll().where("deadline_at", "<=", now).orderBy("deadline_at").limit(500),
+      { skipLocked: true },
+    ).execute();
     const changes: Changes = { jobs: [], launchers: [] };
     const queued = due.filter((j) => j.state === JobState.QUEUED);
     const unmatched = queued.length > 0 ? await unmatchedJobs(tx, queued, now) : new Set<string>();

@@ -2,7 +2,7 @@ import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
 import { checkFencing } from "./check_fencing.ts";
 import { type AttemptOutcome, endAttempt, type RetryPolicy } from "./end_attempt.ts";
-import { loadJob } from "./load_job.ts";
+import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import { inTransaction } from "./transaction.ts";
@@ -27,7 +27,7 @@ export function finishJob(
   now: number,
 ): Promise<{ job: JobRow; changed: boolean }> {
   return inTransaction(db, async (tx) => {
-    const job = await loadJob(tx, p.jobId);
+    const job = await loadJobForUpdate(tx, p.jobId);
     if (isSameReport(job, p)) return { job, changed: false };
     checkFencing(job, p.launcherId, p.fencingToken, [JobState.RUNNING, JobState.CANCELLING]);
     if (p.outcome.state === JobState.CANCELLED && job.state !== JobState.CANCELLING) {

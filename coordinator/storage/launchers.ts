@@ -2,6 +2,7 @@ import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { failedPrecondition, notFound } from "../errors.ts";
 import { launcherId } from "../ids.ts";
+import { forUpdate } from "./dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { releaseOffers } from "./offers.ts";
 import type { Db } from "./open_database.ts";
@@ -38,7 +39,7 @@ export function registerLauncher(
 ): Promise<{ launcher: LauncherRow; changes: Changes }> {
   return inTransaction(db, async (tx) => {
     const id = launcherId(r.hostname, r.name);
-    const old = await tx.selectFrom("launchers").selectAll().where("id", "=", id).executeTakeFirst();
+    const old = await forUpdate(tx, tx.selectFrom("launchers").selectAll().where("id", "=", id)).executeTakeFirst();
     const sameInstance = old?.instance_id === r.instanceId;
     const jobs = old && !sameInstance
       ? await endLauncherJobs(tx, id, `launcher "${id}" restarted as a new instance`, policy, now)
@@ -73,8 +74,11 @@ export async function endLauncherJobs(
   policy: RetryPolicy,
   now: number,
 ): Promise<JobRow[]> {
-  const held = await tx.selectFrom("jobs").selectAll().where("launcher_id", "=", id)
-    .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
+  const held = await forUpdate(
+    tx,
+    tx.selectFrom("jobs").selectAll().where("launcher_id", "=", id)
+      .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]),
+  ).execute();
   const changed = await releaseOffers(tx, held.filter((j) => j.state === JobState.OFFERED), now, {
     reason: FailureReason.LAUNCHER_LOST,
     error: `${why} before it accepted the offer`,
@@ -133,7 +137,8 @@ export function drainLauncher(db: Db, id: string, now: number): Promise<Launcher
       );
     }
     return await tx.updateTable("launchers").set({ state: LauncherState.DRAINING, update_time: now })
-      .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+      .where("id", "=", id).where("state", "=", LauncherState.ONLINE).returningAll().executeTakeFirst() ??
+      await loadLauncher(tx, id);
   });
 }
 

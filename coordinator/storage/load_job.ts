@@ -1,4 +1,5 @@
 import { notFound } from "../errors.ts";
+import { forUpdate } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tx } from "./transaction.ts";
@@ -6,6 +7,13 @@ import type { Tx } from "./transaction.ts";
 /** Reads one job, or throws NOT_FOUND naming it. */
 export async function loadJob(db: Db | Tx, jobId: string): Promise<JobRow> {
   const job = await db.selectFrom("jobs").selectAll().where("id", "=", jobId).executeTakeFirst();
+  if (!job) throw notFound(`job "${jobId}" not found`);
+  return job;
+}
+
+/** Reads one job inside a transaction that will change it, locking its row where that is needed. */
+export async function loadJobForUpdate(tx: Tx, jobId: string): Promise<JobRow> {
+  const job = await forUpdate(tx, tx.selectFrom("jobs").selectAll().where("id", "=", jobId)).executeTakeFirst();
   if (!job) throw notFound(`job "${jobId}" not found`);
   return job;
 }

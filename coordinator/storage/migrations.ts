@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { isPostgres } from "./dialect.ts";
 
 /** The schema's history. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -6,7 +7,8 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable("jobs")
-        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("seq", isPostgres(db) ? "bigint" : "integer", (c) =>
+          isPostgres(db) ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement())
         .addColumn("id", "text", (c) => c.notNull().unique())
         .addColumn("type", "integer", (c) => c.notNull())
         .addColumn("state", "integer", (c) => c.notNull())

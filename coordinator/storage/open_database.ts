@@ -1,34 +1,65 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
 import type { Tables } from "./schema.ts";
 
 export type Db = Kysely<Tables>;
 
 /**
- * Opens the SQLite database (creating its folder), in WAL mode with full
- * fsync so that an acknowledged write survives a crash of the machine too,
- * capped at `maxBytes` when given, and brings its schema up to date.
+ * Opens the database and brings its schema up to date: PostgreSQL for a
+ * postgres:// URL, else a SQLite file (its folder created), in WAL mode
+ * with full fsync so that an acknowledged write survives a crash of the
+ * machine too, capped at `maxBytes` when given.
  */
 export async function openDatabase(path: string, options: { maxBytes?: number | null } = {}): Promise<Db> {
+  const db = isPostgresUrl(path) ? openPostgres(path) : openSqlite(path, options.maxBytes ?? null);
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`Cannot migrate database "${redact(path)}": migration ${failed} failed: ${String(error)}`);
+  }
+  return db;
+}
+
+export function isPostgresUrl(path: string): boolean {
+  return /^postgres(ql)?:\/\//.test(path);
+}
+
+/** The database's name for logs: a URL loses its password. */
+export function redact(path: string): string {
+  return isPostgresUrl(path) ? path.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@") : path;
+}
+
+/**
+ * A pool of PostgreSQL connections. BIGINT columns (times, ids) come back
+ * as numbers: every value tether stores is below 2^53.
+ */
+function openPostgres(url: string): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function openSqlite(path: string, maxBytes: number | null): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  if (options.maxBytes) {
+  if (maxBytes) {
     const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
-    sqlite.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+    sqlite.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
   }
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new Error(`Cannot migrate database "${path}": migration ${failed} failed: ${String(error)}`);
-  }
-  return db;
+  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
 }

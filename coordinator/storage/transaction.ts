@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { isPostgres } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tables } from "./schema.ts";
@@ -29,8 +30,10 @@ export function noChanges(): Changes {
  * instead) must not hide why the write failed.
  */
 export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  // SQLite: take the write lock at BEGIN, so that a transaction never fails to upgrade its lock midway.
+  const begin = isPostgres(db) ? sql`BEGIN` : sql`BEGIN IMMEDIATE`;
   return db.connection().execute(async (conn) => {
-    await sql`BEGIN IMMEDIATE`.execute(conn);
+    await begin.execute(conn);
     try {
       const result = await fn(conn);
       await sql`COMMIT`.execute(conn);

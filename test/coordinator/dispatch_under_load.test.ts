@@ -17,20 +17,23 @@ describe("dispatch under load", () => {
     const maxInFlight = new Map<string, number>();
     const work = launchers.map(async (l, i) => {
       let inFlight = 0;
-      const running: Promise<void>[] = [];
+      const running = new Set<Promise<void>>();
       while (done < total) {
         const { offers } = await l.poll({ freeSlots: slots[i]! - inFlight });
         for (const offer of offers) {
           inFlight++;
           maxInFlight.set(l.id, Math.max(maxInFlight.get(l.id) ?? 0, inFlight));
-          running.push((async () => {
+          const run = (async () => {
             await l.accept(offer);
             ranBy.set(offer.job!.id, [...(ranBy.get(offer.job!.id) ?? []), l.id]);
             await l.succeed(offer);
             inFlight--;
             done++;
-          })());
+          })();
+          running.add(run);
+          void run.finally(() => running.delete(run)).catch(() => {});
         }
+        // With every slot busy, wait for one to free before polling again (a poll with no free slot holds).
         if (inFlight >= slots[i]!) await Promise.race(running);
       }
       await Promise.all(running);

@@ -43,7 +43,7 @@ describe("SQLite storage", () => {
       lease_expires_at: 0,
       update_time: 0,
     };
-    const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0)
+    const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
       .compile(db);
     await db.destroy();
     const raw = new SQLite(join(dir, "t.db"), { readonly: true });

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
@@ -11,6 +8,7 @@ import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { type Coordinator, createCoordinator } from "../../coordinator/app.ts";
 import { type CoordinatorConfig, defaults } from "../../coordinator/config.ts";
 import { silentLogger } from "../../coordinator/log.ts";
+import { freshDatabase } from "./test_database.ts";
 
 export interface TestCoordinator {
   url: string;
@@ -36,15 +34,16 @@ export function clientsFor(url: string) {
 }
 
 /**
- * A real coordinator on 127.0.0.1, port 0, with a real SQLite file in a
- * fresh temporary folder (or `dbPath`, to restart on the same database).
+ * A real coordinator on 127.0.0.1, port 0, on a fresh database of the test
+ * backend (a SQLite file, or a PostgreSQL database in the "postgres" vitest
+ * project), or on `dbPath` to restart on the same database.
  */
 export async function startTestCoordinator(
   overrides: Partial<CoordinatorConfig> = {},
   dbPath?: string,
 ): Promise<TestCoordinator> {
-  const dir = dbPath ? null : mkdtempSync(join(tmpdir(), "tether-test-"));
-  const db = dbPath ?? join(dir!, "tether.db");
+  const fresh = dbPath ? null : await freshDatabase();
+  const db = dbPath ?? fresh!.url;
   const config = Object.freeze({ ...defaults, host: "127.0.0.1", port: 0, db, ...overrides });
   const coordinator = await createCoordinator(config, silentLogger);
   await new Promise<void>((resolve) => coordinator.server.listen(0, "127.0.0.1", resolve));
@@ -59,7 +58,7 @@ export async function startTestCoordinator(
     stop,
     async close() {
       await stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await fresh?.drop();
     },
   };
 }
