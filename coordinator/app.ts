@@ -3,7 +3,7 @@ import type { CoordinatorConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import type { Logger } from "./log.ts";
 import { createServer } from "./server.ts";
-import { openDatabase } from "./storage/open_database.ts";
+import { isPostgresUrl, openDatabase } from "./storage/open_database.ts";
 
 export interface Coordinator {
   readonly engine: Engine;
@@ -17,6 +17,7 @@ export interface Coordinator {
 export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
   const db = await openDatabase(config.db, { maxBytes: config.dbMaxBytes });
   const engine = new Engine(db, config, log);
+  if (isPostgresUrl(config.db)) await engine.connectFeed(config.db);
   await engine.start();
   const { server, closeIdle } = createServer(engine);
   const sockets = new Set<net.Socket>();

@@ -110,6 +110,11 @@ export class Dispatcher {
     }
   }
 
+  /** Has every held poll look again (changes from other coordinators may have been missed). */
+  wakeAll(): void {
+    for (const w of this.waiters) w.wake();
+  }
+
   /** Answers every held poll (empty) and refuses new ones: the coordinator is shutting down. */
   close(): void {
     this.closing = true;

@@ -8,7 +8,8 @@ import { errorText, type Logger } from "./log.ts";
 import { expireDueJobs, nextDeadline } from "./storage/due_jobs.ts";
 import type { RetryPolicy } from "./storage/end_attempt.ts";
 import { extendLeasesAndOffers, lapseLaunchers } from "./storage/launchers.ts";
-import { queuedSuccessors } from "./storage/list_jobs.ts";
+import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "./storage/change_feed.ts";
+import { loadJobs, queuedSuccessors } from "./storage/list_jobs.ts";
 import type { Db } from "./storage/open_database.ts";
 import type { JobRow } from "./storage/rows.ts";
 import { jobRequirements } from "./storage/traits.ts";
@@ -25,6 +26,7 @@ export class Engine {
   readonly timer: DeadlineTimer;
   readonly policy: RetryPolicy;
   private readonly shutdown = new AbortController();
+  private feed: ChangeFeed | null = null;
 
   constructor(readonly db: Db, readonly config: CoordinatorConfig, readonly log: Logger) {
     this.policy = { retryBackoffMs: config.retryBackoffMs, retryBackoffMaxMs: config.retryBackoffMaxMs };
@@ -54,11 +56,29 @@ export class Engine {
   async stop(): Promise<void> {
     this.shutdown.abort();
     this.dispatcher.close();
-    this.watchers.closeAll();
+    this.watchers.wakeAll();
     await this.timer.stop();
+    await this.feed?.close();
   }
 
-  /** Reacts to committed changes: wakes watchers, launchers and eligible waiters, arms deadlines. */
+  /**
+   * Listens for other coordinators' changes on the same database
+   * (PostgreSQL), and tells them of this one's.
+   */
+  async connectFeed(url: string): Promise<void> {
+    this.feed = await openChangeFeed(url, this.db, {
+      onMessage: (message) => {
+        void this.applyRemote(message).catch((e) => this.log.error("cannot apply a change", { error: errorText(e) }));
+      },
+      onResync: () => {
+        this.dispatcher.wakeAll();
+        this.watchers.wakeAll();
+        void this.timer.fireNow();
+      },
+    }, this.log);
+  }
+
+  /** Reacts to committed changes: wakes watchers, launchers and eligible waiters, arms deadlines; tells other coordinators. */
   async publish(changes: Changes): Promise<void> {
     const launchers = new Set(changes.launchers);
     for (const job of changes.jobs) {
@@ -71,6 +91,25 @@ export class Engine {
     const released = changes.jobs.filter((j) => isTerminal(j.state) && (j.session_id ?? j.concurrency_key) !== null);
     if (released.length > 0) ready.push(...await queuedSuccessors(this.db, released));
     await this.offer(ready);
+    if (this.feed && (changes.jobs.length > 0 || launchers.size > 0)) {
+      await this.feed.publish({
+        ready: ready.map((j) => j.id),
+        launchers: [...launchers],
+        changed: changes.jobs.map((j) => j.id),
+      });
+    }
+  }
+
+  /** Another coordinator's changes: the same wake-ups, from the rows as they are now. */
+  private async applyRemote(message: ChangeMessage): Promise<void> {
+    for (const id of message.launchers) this.dispatcher.wakeLauncher(id);
+    const rows = await loadJobs(this.db, [...new Set([...message.changed, ...message.ready])]);
+    for (const job of rows) {
+      this.watchers.changed(job.id);
+      if (job.deadline_at !== null) this.timer.arm(job.deadline_at);
+    }
+    const ready = new Set(message.ready);
+    await this.offer(rows.filter((j) => ready.has(j.id) && j.state === JobState.QUEUED));
   }
 
   /** Hands ready jobs to held polls. */

@@ -26,8 +26,8 @@ export class JobWatchHub {
     for (const done of [...(this.listeners.get(jobId) ?? [])]) done();
   }
 
-  /** Releases every stream, at shutdown. */
-  closeAll(): void {
+  /** Has every stream look again (at shutdown, or when changes may have been missed). */
+  wakeAll(): void {
     for (const jobId of [...this.listeners.keys()]) this.changed(jobId);
   }
 }

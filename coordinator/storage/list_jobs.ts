@@ -37,3 +37,9 @@ export async function queuedSuccessors(db: Db, released: readonly JobRow[]): Pro
   }
   return [...found.values()];
 }
+
+/** The jobs with these ids that exist. */
+export function loadJobs(db: Db, ids: readonly string[]): Promise<JobRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db.selectFrom("jobs").selectAll().where("id", "in", ids).execute();
+}
