@@ -83,8 +83,14 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         fencingToken: requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 32),
       }));
       const now = engine.now();
-      const beat = await heartbeat(db, launcherId, running, config.leaseMs, now);
+      const beat = await heartbeat(db, {
+        launcherId,
+        running,
+        leaseMs: config.leaseMs,
+        orphanGraceMs: 2 * config.heartbeatIntervalMs,
+      }, policy, now);
       if (beat.launcher) engine.timer.arm(beat.launcher.lease_expires_at);
+      if (beat.orphaned.length > 0) await engine.publish({ jobs: beat.orphaned, launchers: [] });
       return {
         leaseExpireTime: beat.launcher ? timestampFromMs(beat.launcher.lease_expires_at) : undefined,
         cancelJobIds: beat.cancelJobIds,

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherState, type Offer } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, waitForJob } from "../support/test_coordinator.ts";
 
@@ -58,9 +58,11 @@ describe("offers, leases and fencing", () => {
     const offer = await doomed.nextOffer();
     await doomed.accept(offer);
     const survivor = await LauncherDriver.register(t);
-    const beats = setInterval(() => void survivor.heartbeat().catch(() => {}), 150);
+    const runs: Offer[] = [];
+    const beats = setInterval(() => void survivor.heartbeat(runs).catch(() => {}), 150);
     try {
       const retry = await survivor.nextOffer();
+      runs.push(retry);
       expect(retry.job!.id).toBe(job!.id);
       expect(retry.job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
       expect((await survivor.accept(retry)).job!.attempt).toBe(2);
@@ -108,6 +110,23 @@ describe("offers, leases and fencing", () => {
     expect(after.id).toBe(before.id);
     const lost = await waitForJob(t, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST);
     expect([JobState.RETRY_WAIT, JobState.QUEUED, JobState.OFFERED]).toContain(lost.state);
+  });
+
+  it("ends an attempt its launcher no longer runs (absent from its heartbeats) LAUNCHER_LOST", async () => {
+    t = await startTestCoordinator({ heartbeatIntervalMs: 100, leaseMs: 10_000, retryBackoffMs: 0 });
+    const { job } = await t.jobs.createJob(echoJob);
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    // Within the grace of two heartbeat periods an unlisted attempt may just be starting: it stays.
+    await l.heartbeat([]);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
+    await new Promise((r) => setTimeout(r, 250));
+    const beat = await l.heartbeat([]);
+    expect(beat.cancelJobIds).toEqual([]);
+    const lost = await waitForJob(t, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST);
+    expect(lost.error).toMatch(/not in its heartbeat/);
+    expect(await codeOf(l.succeed(offer))).toBe(Code.FailedPrecondition);
   });
 
   it("drains a launcher: its held poll learns at once and it gets no new jobs", async () => {
