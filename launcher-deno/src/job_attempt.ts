@@ -76,9 +76,13 @@ export class JobAttempt {
     return this.#phase;
   }
 
-  /** Whether the attempt holds an accepted token that heartbeats must list. */
+  /**
+   * Whether the attempt holds a token that heartbeats must list: from the
+   * offer on, since an AcceptJob whose answer is still on its way may have
+   * started the attempt, and the coordinator ends attempts a launcher leaves out.
+   */
   get holdsToken(): boolean {
-    return !this.#stale && (this.#phase === "preparing" || this.#phase === "running" || this.#phase === "reporting");
+    return !this.#stale && this.#phase !== "done";
   }
 
   /** Whether the coordinator asked to cancel it. */

@@ -28,17 +28,22 @@ export interface Outcome {
   readonly error: string;
 }
 
-/** How an attempt ended, in the terms of FinishJob. */
+/**
+ * How an attempt ended, in the terms of FinishJob. A stop that came too late
+ * (the executor had finished its work: exit 0 after a successful result)
+ * lost the race to the completion, which is reported as a success.
+ */
 export function attemptOutcome(end: AttemptEnd): Outcome {
   const exitCode = end.exit?.code;
   const withTail = (text: string) => end.stderrTail ? `${text}\n${end.stderrTail}` : text;
   if (end.startError !== undefined) {
     return { state: JobState.FAILED, failureReason: FailureReason.EXECUTOR_ERROR, error: end.startError };
   }
-  if (end.stopCause === "cancel") {
+  const stopCause = exitCode === 0 && end.result && end.result.is_error !== true ? undefined : end.stopCause;
+  if (stopCause === "cancel") {
     return { state: JobState.CANCELLED, exitCode, failureReason: FailureReason.CANCELLED, error: "" };
   }
-  if (end.stopCause === "timeout") {
+  if (stopCause === "timeout") {
     const limit = end.timeoutMs === undefined ? "" : ` of ${end.timeoutMs}ms`;
     return {
       state: JobState.FAILED,
@@ -47,7 +52,7 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
       error: withTail(`The attempt ran past its timeout${limit} and was stopped (${exitText(end.exit)})`),
     };
   }
-  if (end.stopCause === "shutdown") {
+  if (stopCause === "shutdown") {
     return {
       state: JobState.FAILED,
       exitCode,

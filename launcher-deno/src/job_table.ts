@@ -48,7 +48,7 @@ export class JobTable {
     return this.all().filter((attempt) => attempt.phase === phase).length;
   }
 
-  /** The accepted jobs and their tokens, as Heartbeat lists them. */
+  /** The jobs held under a live token (accepted, or being accepted), as Heartbeat lists them. */
   runningJobs(): Pick<RunningJob, "jobId" | "fencingToken">[] {
     return this.all()
       .filter((attempt) => attempt.holdsToken)

@@ -52,6 +52,17 @@ describe("how an attempt's end is reported", () => {
     });
   });
 
+  it("a stop that came after the executor finished its work (exit 0 after a successful result) loses to the completion", () => {
+    for (const stopCause of ["cancel", "timeout", "shutdown"] as const) {
+      expect(attemptOutcome({ exit: { code: 0, signal: null }, result: ok, stopCause, stderrTail: "" })).toEqual({
+        state: JobState.SUCCEEDED,
+        exitCode: 0,
+        failureReason: FailureReason.UNSPECIFIED,
+        error: "",
+      });
+    }
+  });
+
   it("a timeout is FAILED TIMEOUT; a forced shutdown is FAILED LAUNCHER_LOST", () => {
     const killed = { code: 137, signal: "SIGKILL" };
     expect(attemptOutcome({ exit: killed, stopCause: "timeout", timeoutMs: 500, stderrTail: "" })).toMatchObject({

@@ -1,0 +1,104 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { killCoordinatorProcesses } from "../support/coordinator_process.ts";
+import {
+  killLauncherProcesses,
+  type LauncherProcess,
+  processAlive,
+  repoDir,
+  startLauncher,
+} from "../support/launcher_process.ts";
+import type { LedgerRun } from "./invariants.ts";
+import type { JobRequest } from "./job_load.ts";
+
+export const seqExecutor = join(repoDir, "test", "fixtures", "seq_executor");
+
+/** The executor profile every fault-suite launcher offers: test/fixtures/seq_executor, short grace periods. */
+export function seqProfile(): Record<string, unknown> {
+  return {
+    kind: "command",
+    argv: [seqExecutor],
+    env: ["PATH", "TETHER_FAULT_HOLD_FILE"],
+    parametersSchema: { type: "object" },
+    grace: { interrupt: "300ms", terminate: "300ms" },
+  };
+}
+
+/**
+ * One scenario's workspace: a folder that is every launcher's project root,
+ * the executors' ledger in it, and the cleanup that leaves no process behind.
+ */
+export class FaultRig {
+  readonly dir = mkdtempSync(join(tmpdir(), "tether-faults-"));
+  readonly ledger = join(this.dir, "runs.ndjson");
+  #launchers = 0;
+
+  constructor(readonly name: string) {}
+
+  /** A coordinator database file in this rig's folder, so that cleanup removes it too. */
+  database(name = "tether"): string {
+    return join(this.dir, `${name}.db`);
+  }
+
+  /** A job for seq_executor writing `count` numbered events, recorded in the ledger. */
+  job(parameters: { count: number; intervalMs: number; holdAt?: number }, extra: JobRequest = {}): JobRequest {
+    return {
+      type: JobType.COMMAND,
+      executor: "seq",
+      parameters: { ...parameters, ledger: this.ledger },
+      projectDir: this.dir,
+      ...extra,
+    };
+  }
+
+  /** Starts a launcher of the seq profile on `coordinatorUrl`, with this rig's folder as its project root. */
+  async launcher(
+    coordinatorUrl: string,
+    options: { maxConcurrency: number; env?: Record<string, string>; name?: string },
+  ): Promise<LauncherProcess & { id: string }> {
+    const launcher = await startLauncher({
+      coordinatorUrl,
+      name: options.name ?? `${this.name}-${process.pid}-${++this.#launchers}`,
+      maxConcurrency: options.maxConcurrency,
+      executors: { seq: seqProfile() },
+      config: { projectRoots: [this.dir] },
+      env: options.env,
+    });
+    return Object.assign(launcher, { id: await launcher.registered() });
+  }
+
+  /** Every executor run so far, from the ledger. */
+  runs(): LedgerRun[] {
+    if (!existsSync(this.ledger)) return [];
+    return readFileSync(this.ledger, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as LedgerRun);
+  }
+
+  /** Executor processes still alive (the pid still names a seq_executor, not a process that reused it). */
+  aliveRuns(): LedgerRun[] {
+    return this.runs().filter((run) => processAlive(run.pid) && commandLine(run.pid).includes("seq_executor"));
+  }
+
+  /** Kills every launcher, coordinator and executor this file started, and removes the folder. */
+  cleanup(): void {
+    killLauncherProcesses();
+    killCoordinatorProcesses();
+    for (const run of this.aliveRuns()) {
+      try {
+        process.kill(run.pid, "SIGKILL");
+      } catch {
+        // It exited meanwhile.
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
