@@ -127,23 +127,23 @@ describe("bad input changes nothing and says what to fix", () => {
   });
 
   it.for(cases)("%s", async ([, { rpc, code, says, body }]) => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     expectRefused(rpc, await call(rpc, body(fixtures)), code, says);
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
   const unary = [...rpcs.values()].filter((m) => m.methodKind === "unary").map((m) => m.name);
 
   it.for(unary)("%s refuses a body over readMaxBytes with resource_exhausted", async (rpc) => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     // A well-formed empty message padded with whitespace: only its size is wrong.
     const answer = await call(rpc, `{}${" ".repeat(readMaxBytes)}`);
     expectRefused(rpc, answer, "resource_exhausted", /larger than configured readMaxBytes 2097152/);
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
   it("WatchJob refuses an envelope over readMaxBytes, and its connection still answers or closes", async () => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     const body = envelope(`{}${" ".repeat(readMaxBytes)}`);
     const res = await sendAlone(
       "POST /tether.v1.JobService/WatchJob HTTP/1.1\r\nhost: tether\r\n" +
@@ -153,11 +153,11 @@ describe("bad input changes nothing and says what to fix", () => {
     const end = frameJson<EndStream>(splitFrames(res.body).at(-1)!);
     const answer = { status: res.status, contentType: res.headers["content-type"]!, error: end.error };
     expectRefused("WatchJob", answer, "resource_exhausted", /larger than configured readMaxBytes/);
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
   it("CreateJob refuses a chunked body over readMaxBytes, and its connection still answers or closes", async () => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
     const padding = Array<string>(Math.ceil(readMaxBytes / 65_536) + 1).fill(chunk(" ".repeat(65_536)));
     const res = await sendAlone(
@@ -170,26 +170,26 @@ describe("bad input changes nothing and says what to fix", () => {
     const error = JSON.parse(res.body.toString()) as Answer["error"];
     const answer = { status: res.status, contentType: res.headers["content-type"]!, error };
     expectRefused("CreateJob", answer, "resource_exhausted", /larger than configured readMaxBytes/);
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
   it("CreateJob refuses a binary body that is not a CreateJobRequest, changing nothing", async () => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     const answer = await call("CreateJob", new Uint8Array([0xff, 0xff, 0xff]), "application/proto");
     // connect-es decodes binary bodies before any handler or interceptor runs and answers such a
     // body "internal" (connect-go says "invalid_argument"); the refusal and the message are what we own.
     expect(answer.error).toMatchObject({ code: expect.stringMatching(/^(invalid_argument|internal)$/) });
     expect(answer.error!.message).toMatch(/parse binary/);
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 });
 
 describe("the NDJSON watch for curl, GET /v1/jobs/<id>/watch", () => {
   it("refuses an id that is not valid percent-encoding with invalid_argument", async () => {
-    const before = snapshotDatabase(t.dbPath);
+    const before = await snapshotDatabase(t.dbPath);
     const res = await fetch(`${t.url}/v1/jobs/job_%E0%A4%A/watch`, { signal: AbortSignal.timeout(10_000) });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/id/) });
-    expect(snapshotDatabase(t.dbPath)).toEqual(before);
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 });

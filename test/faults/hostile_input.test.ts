@@ -58,7 +58,7 @@ describe("hostile input to every RPC", () => {
   let refused = 0;
   beforeAll(async () => {
     t = await startTestCoordinator({ readMaxBytes: 1024 * 1024 });
-    snapshot = snapshotDatabase(t.dbPath);
+    snapshot = await snapshotDatabase(t.dbPath);
   });
   afterAll(async () => {
     recordFigures("7. Hostile input (fuzzed JSON and binary bodies)", {
@@ -90,8 +90,8 @@ describe("hostile input to every RPC", () => {
   }
 
   /** An error changes nothing; an accepted request may (then the snapshot moves on). */
-  function checkAnswer(method: DescMethod, answer: Answer, allowBinaryParse = false): void {
-    const after = snapshotDatabase(t.dbPath);
+  async function checkAnswer(method: DescMethod, answer: Answer, allowBinaryParse = false): Promise<void> {
+    const after = await snapshotDatabase(t.dbPath);
     if (answer.status === 200) {
       snapshot = after;
       return;
@@ -111,7 +111,7 @@ describe("hostile input to every RPC", () => {
     it(`${method.name} answers hostile JSON with a Connect error and no state change`, async () => {
       await fc.assert(
         fc.asyncProperty(hostileBody(method.input), async (body) => {
-          checkAnswer(method, await send(method, body, "application/json"));
+          await checkAnswer(method, await send(method, body, "application/json"));
         }),
         { numRuns: runsPerMethod },
       );
@@ -121,7 +121,7 @@ describe("hostile input to every RPC", () => {
       await fc.assert(
         fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (bytes, asJson) => {
           const answer = await send(method, bytes, asJson ? "application/json" : "application/proto");
-          checkAnswer(method, answer, !asJson);
+          await checkAnswer(method, answer, !asJson);
         }),
         { numRuns: Math.ceil(runsPerMethod / 2) },
       );
