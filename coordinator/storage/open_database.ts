@@ -61,5 +61,29 @@ function openSqlite(path: string, maxBytes: number | null): Db {
     const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
     sqlite.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
   }
+  cacheStatements(sqlite, 256);
   return new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/**
+ * Kysely prepares every query anew, and better-sqlite3 compiles at each
+ * prepare: for the claim that costs about half as much as running it. Keep
+ * the statements of the most recent SQL texts; one still being iterated is
+ * not handed out twice.
+ */
+function cacheStatements(sqlite: SQLite.Database, size: number): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    const cached = cache.get(source);
+    if (cached && !cached.busy) {
+      cache.delete(source);
+      cache.set(source, cached);
+      return cached;
+    }
+    const statement = prepare(source);
+    cache.set(source, statement);
+    if (cache.size > size) cache.delete(cache.keys().next().value!);
+    return statement;
+  }) as typeof sqlite.prepare;
 }

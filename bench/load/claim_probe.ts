@@ -1,0 +1,47 @@
+// In-process probe: the claim statement itself (coordinator/storage/claim_jobs.ts),
+// called directly, one job per claim, with `--queued` jobs in the queue. Measured as
+// the coordinator runs it (SQLite synchronous=FULL / PostgreSQL synchronous_commit=on:
+// every claim's commit waits for the disk) and again with that wait switched off for
+// the probe's connection, which leaves the statement's own cost.
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import { claimJobs } from "../../coordinator/storage/claim_jobs.ts";
+import { registerLauncher } from "../../coordinator/storage/launchers.ts";
+import { isPostgresUrl, openDatabase, type Db } from "../../coordinator/storage/open_database.ts";
+import type { LauncherRow } from "../../coordinator/storage/rows.ts";
+import { monoMs } from "../support/clock.ts";
+import { emit, parseFlags } from "../support/emit.ts";
+import { distribution } from "../support/stats.ts";
+import { seedTetherJobs } from "../subjects/tether_seed.ts";
+
+const flags = parseFlags(process.argv.slice(2));
+const url = flags.db!;
+const claims = Number(flags.claims);
+await seedTetherJobs(url, Number(flags.queued));
+
+async function measure(db: Db, launcher: LauncherRow): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < claims + 100; i++) {
+    const start = monoMs();
+    const rows = await claimJobs(db, { launcher, pollId: randomUUID(), limit: 1, acceptTimeoutMs: 15_000 }, Date.now());
+    if (i >= 100) times.push(monoMs() - start);
+    if (rows.length !== 1) throw new Error(`claim ${i} returned ${rows.length} jobs`);
+  }
+  return times;
+}
+
+const db = await openDatabase(url);
+const policy = { retryBackoffMs: 1_000, retryBackoffMaxMs: 300_000, leaseMs: 3_600_000 };
+const { launcher } = await registerLauncher(db, {
+  name: "claim-probe", hostname: "bench-host", labels: {}, executors: ["echo"], maxConcurrency: 1000,
+  version: "bench", instanceId: randomUUID(),
+}, policy, Date.now());
+const asConfigured = await measure(db, launcher);
+let relaxed = db;
+if (isPostgresUrl(url)) relaxed = await openDatabase(`${url}?options=-c%20synchronous_commit%3Doff`);
+else await sql`PRAGMA synchronous = OFF`.execute(db);
+const withoutFsync = await measure(relaxed, launcher);
+emit({ type: "claims", asConfigured: distribution(asConfigured), withoutFsync: distribution(withoutFsync) });
+await db.destroy();
+if (relaxed !== db) await relaxed.destroy();
+process.exit(0);

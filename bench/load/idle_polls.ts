@@ -1,0 +1,87 @@
+// Load generator: registers `--polls` launchers, then on {"cmd":"poll"} opens one
+// PollJobs long poll for each, every one on its own TCP connection, bound in turn
+// to `--addresses` local addresses 127.0.0.2, 127.0.0.3, ... (one address has about
+// 28k ephemeral ports). Prints {"type":"holding"} once every request is sent, and
+// {"type":"answered", at} once every poll has returned an offer.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { monoMs } from "../support/clock.ts";
+import { emit, onCommand, parseFlags } from "../support/emit.ts";
+
+const flags = parseFlags(process.argv.slice(2));
+const url = new URL(flags.url!);
+const polls = Number(flags.polls);
+const addresses = Number(flags.addresses ?? 1);
+const timeoutMs = Number(flags["timeout-ms"] ?? 600_000);
+const launchers = createClient(LauncherService, createConnectTransport({ baseUrl: url.origin, httpVersion: "1.1" }));
+
+const ids: string[] = [];
+let next = 0;
+await Promise.all(Array.from({ length: 32 }, async () => {
+  while (next < polls) {
+    next++;
+    const { launcher } = await launchers.registerLauncher({
+      name: `idle-${randomUUID()}`, hostname: "bench-host", executors: ["echo"], maxConcurrency: 1,
+      version: "bench", instanceId: randomUUID(),
+    });
+    ids.push(launcher!.id);
+  }
+}));
+emit({ type: "registered", count: ids.length });
+
+const requests: http.ClientRequest[] = [];
+let answered = 0;
+let empty = 0;
+let failed = 0;
+let firstError = "";
+
+function done(): void {
+  if (answered + empty + failed === polls) emit({ type: "answered", at: monoMs(), answered, empty, failed, firstError });
+}
+
+function poll(launcherId: string, index: number): void {
+  const body = Buffer.from(JSON.stringify({ launcherId, pollId: randomUUID(), freeSlots: 1 }));
+  const req = http.request({
+    host: url.hostname, port: url.port, path: "/tether.v1.LauncherService/PollJobs", method: "POST", agent: false,
+    localAddress: `127.0.0.${2 + (index % addresses)}`,
+    headers: {
+      "content-type": "application/json", "content-length": body.length, "connect-protocol-version": "1",
+      "connect-timeout-ms": String(timeoutMs),
+    },
+  }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => {
+      const answer = JSON.parse(Buffer.concat(chunks).toString() || "{}") as { offers?: unknown[] };
+      if ((answer.offers?.length ?? 0) > 0) answered++;
+      else empty++;
+      done();
+    });
+  });
+  req.on("error", (e) => {
+    failed++;
+    firstError ||= String(e);
+    done();
+  });
+  req.end(body);
+  requests.push(req);
+}
+
+onCommand(async (c) => {
+  if (c.cmd === "poll") {
+    // Paced: connections the coordinator has not accepted yet wait in its listen backlog (511), and
+    // past that the kernel answers with SYN cookies, leaving connections that look open but are not.
+    for (let i = 0; i < ids.length; i++) {
+      poll(ids[i]!, i);
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 60));
+    }
+    emit({ type: "holding", at: monoMs(), failed, firstError });
+  }
+  if (c.cmd === "stop") {
+    for (const req of requests) req.destroy();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { monoMs, sleep } from "../support/clock.ts";
+import { seedTetherJobs } from "./tether_seed.ts";
+import type { ConsumeHooks, ConsumeOptions, Payload, SubjectClient, Target } from "./subject_client.ts";
+
+/**
+ * tether over real Connect RPCs (JSON over HTTP/1.1, as the launcher speaks it):
+ * CreateJob; and per launcher RegisterLauncher, then PollJobs, AcceptJob and
+ * FinishJob for each offer, with a Heartbeat at the interval the coordinator asks.
+ */
+export function tetherClient(target: Extract<Target, { kind: "tether" }>): SubjectClient {
+  const transport = createConnectTransport({ baseUrl: target.url, httpVersion: "1.1" });
+  const jobs = createClient(JobService, transport);
+  const launchers = createClient(LauncherService, transport);
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  const loops: Promise<void>[] = [];
+
+  async function runLauncher(index: number, options: ConsumeOptions, hooks: ConsumeHooks, registered: () => void) {
+    const { launcher, heartbeatInterval, pollHold } = await launchers.registerLauncher({
+      name: `bench-${index}-${randomUUID().slice(0, 8)}`,
+      hostname: "bench-host",
+      executors: ["echo"],
+      maxConcurrency: options.batch,
+      version: "bench",
+      instanceId: randomUUID(),
+    });
+    const id = launcher!.id;
+    const holdMs = Number(pollHold!.seconds) * 1000 + pollHold!.nanos / 1e6;
+    const beatMs = Number(heartbeatInterval!.seconds) * 1000 + heartbeatInterval!.nanos / 1e6;
+    const running = new Map<string, string>();
+    registered();
+    // Heartbeats start at a random point of the interval, as launchers started at different times would.
+    void (async () => {
+      await sleep(Math.random() * beatMs);
+      while (!stop.signal.aborted) {
+        const runningJobs = [...running].map(([jobId, fencingToken]) => ({ jobId, fencingToken }));
+        await launchers.heartbeat({ launcherId: id, runningJobs }, { signal: stop.signal }).catch(() => {});
+        await sleep(beatMs);
+      }
+    })();
+    // The first poll's deadline is spread over one hold, so that later polls end at spread-out times too.
+    let timeoutMs = Math.round(5_000 + Math.random() * holdMs);
+    while (!stop.signal.aborted) {
+      let offers: Offer[];
+      try {
+        ({ offers } = await launchers.pollJobs(
+          { launcherId: id, pollId: randomUUID(), freeSlots: options.batch },
+          { signal: stop.signal, timeoutMs },
+        ));
+      } catch (error) {
+        if (stop.signal.aborted) return;
+        // A coordinator too busy to answer within the deadline: poll again, as the launcher does.
+        if (error instanceof ConnectError && error.code === Code.DeadlineExceeded) continue;
+        throw error;
+      }
+      timeoutMs = Math.round(holdMs + 5_000);
+      const at = monoMs();
+      for (const offer of offers) hooks.received(offer.job!.parameters as Payload, at);
+      await Promise.all(offers.map(async (offer) => {
+        const jobId = offer.job!.id;
+        running.set(jobId, offer.fencingToken);
+        await launchers.acceptJob({ launcherId: id, jobId, fencingToken: offer.fencingToken });
+        await launchers.finishJob({
+          launcherId: id, jobId, fencingToken: offer.fencingToken, state: JobState.SUCCEEDED, exitCode: 0,
+        });
+        running.delete(jobId);
+        hooks.finished();
+      }));
+    }
+  }
+
+  return {
+    async enqueue(payload) {
+      await jobs.createJob({
+        type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: payload as Record<string, number>,
+      });
+    },
+    seed: (count) => seedTetherJobs(target.db, count),
+    async consume(options, hooks) {
+      let registered = 0;
+      let allRegistered!: () => void;
+      const ready = new Promise<void>((resolve) => (allRegistered = resolve));
+      // Register in groups, so that a thousand launchers do not open a thousand connections at once.
+      for (let i = 0; i < options.pollers; i++) {
+        loops.push(runLauncher(i, options, hooks, () => {
+          if (++registered === options.pollers) allRegistered();
+        }));
+        if (i % 50 === 49) await sleep(20);
+      }
+      await Promise.race([ready, ...loops]);
+    },
+    pending: async () => 0,
+    async close() {
+      stop.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Preloaded into a coordinator process by the benchmark (`node --import tsx --import
+// bench/support/query_counter.ts coordinator/main.ts`) when TETHER_BENCH_COUNT_QUERIES=1:
+// counts every statement the process sends to SQLite (each run/get/all/iterate of a
+// better-sqlite3 statement) or PostgreSQL (each pg Client.query, BEGIN and COMMIT
+// included). On SIGUSR2 it prints the counts to stderr as one JSON line. The coordinator
+// itself knows nothing of it. For SQLite it also adds up the time spent in each statement.
+import SQLite from "better-sqlite3";
+import pg from "pg";
+
+const counts = new Map<string, { n: number; ms: number }>();
+let total = 0;
+
+/** Counts one statement; SQLite's are synchronous, so the time spent in them is added too. */
+function count(text: unknown, ms = 0): void {
+  total++;
+  const key = typeof text === "string" ? text.replace(/\s+/g, " ").trim().slice(0, 90) : "(prepared)";
+  const entry = counts.get(key) ?? { n: 0, ms: 0 };
+  entry.n++;
+  entry.ms += ms;
+  counts.set(key, entry);
+}
+
+if (process.env.TETHER_BENCH_COUNT_QUERIES === "1") {
+  const prepare = SQLite.prototype.prepare;
+  let patched = false;
+  SQLite.prototype.prepare = function (this: SQLite.Database, source: string) {
+    const statement = prepare.call(this, source) as SQLite.Statement;
+    if (!patched) {
+      patched = true;
+      const proto = Object.getPrototypeOf(statement) as Record<string, (...args: unknown[]) => unknown>;
+      for (const method of ["run", "get", "all", "iterate"]) {
+        const original = proto[method]!;
+        proto[method] = function (this: { source: string }, ...args: unknown[]) {
+          const start = process.hrtime.bigint();
+          try {
+            return original.apply(this, args);
+          } finally {
+            count(this.source, Number(process.hrtime.bigint() - start) / 1e6);
+          }
+        };
+      }
+    }
+    return statement;
+  } as typeof prepare;
+
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string } | undefined;
+    count(typeof first === "string" ? first : first?.text);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+
+  process.on("SIGUSR2", () => {
+    const top = [...counts].sort((a, b) => b[1].n - a[1].n).slice(0, 12).map(([sql, c]) => [sql, c.n]);
+    const slowest = [...counts].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)
+      .map(([sql, c]) => [sql, c.n, Math.round(c.ms)]);
+    process.stderr.write(`${JSON.stringify({ type: "queries", total, top, slowest })}\n`);
+  });
+}
