@@ -1,7 +1,7 @@
 import type net from "node:net";
 import type { CoordinatorConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
-import type { Logger } from "./log.ts";
+import { errorText, type Logger } from "./log.ts";
 import { createServer } from "./server.ts";
 import { isPostgresUrl, openDatabase } from "./storage/open_database.ts";
 
@@ -15,7 +15,10 @@ export interface Coordinator {
 
 /** Opens the database, runs due work left from before, and builds the server. */
 export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
-  const db = await openDatabase(config.db, { maxBytes: config.dbMaxBytes });
+  const db = await openDatabase(config.db, {
+    maxBytes: config.dbMaxBytes,
+    onIdleError: (error) => log.warn("database connection lost while idle", { error: errorText(error) }),
+  });
   const engine = new Engine(db, config, log);
   if (isPostgresUrl(config.db)) await engine.connectFeed(config.db);
   await engine.start();

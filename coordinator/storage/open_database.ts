@@ -14,8 +14,13 @@ export type Db = Kysely<Tables>;
  * with full fsync so that an acknowledged write survives a crash of the
  * machine too, capped at `maxBytes` when given.
  */
-export async function openDatabase(path: string, options: { maxBytes?: number | null } = {}): Promise<Db> {
-  const db = isPostgresUrl(path) ? openPostgres(path) : openSqlite(path, options.maxBytes ?? null);
+export async function openDatabase(
+  path: string,
+  options: { maxBytes?: number | null; onIdleError?: (error: Error) => void } = {},
+): Promise<Db> {
+  const db = isPostgresUrl(path)
+    ? openPostgres(path, options.onIdleError ?? (() => {}))
+    : openSqlite(path, options.maxBytes ?? null);
   const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.destroy();
@@ -38,7 +43,7 @@ export function redact(path: string): string {
  * A pool of PostgreSQL connections. BIGINT columns (times, ids) come back
  * as numbers: every value tether stores is below 2^53.
  */
-function openPostgres(url: string): Db {
+function openPostgres(url: string, onIdleError: (error: Error) => void): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -47,6 +52,9 @@ function openPostgres(url: string): Db {
         oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
   });
+  // A server restart ends idle connections; unheard, that 'error' would end the process. The pool
+  // replaces them, and a query on a broken connection fails to its caller (UNAVAILABLE).
+  pool.on("error", onIdleError);
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }
 

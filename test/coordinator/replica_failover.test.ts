@@ -27,7 +27,7 @@ class Replicas {
         if (code !== 14 && code !== 2 && code !== 4 && !/fetch failed|ECONNRE|socket|terminated/i.test(String(e))) {
           throw e;
         }
-        if (tries > 50) throw e;
+        if (tries > 1_500) throw e; // about 30 s: a replica restarting on a loaded machine takes seconds
         await new Promise((r) => setTimeout(r, 20));
       }
     }
@@ -103,7 +103,11 @@ describe.skipIf(testBackend !== "postgres")("replicas killed and restarted under
         replicas.list[victim] = await startCoordinatorProcess({ dbPath: db.url, flags });
       }
     }
-    while (finished < created.length) await new Promise((r) => setTimeout(r, 50));
+    // Wait for every job to finish, but fail at once if a launcher's loop failed.
+    const failed = Promise.all(work).then(() => {
+      throw new Error("the launchers stopped before every job finished");
+    });
+    while (finished < created.length) await Promise.race([new Promise((r) => setTimeout(r, 50)), failed]);
 
     // Dispatch is still direct on a restarted replica: a poll held there gets a job created elsewhere
     // well before its 30 s hold ends (the test would time out otherwise).

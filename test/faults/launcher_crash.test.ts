@@ -40,7 +40,12 @@ it(
       // The busiest launcher goes, mid-job.
       const busy = (l: { id: string }) =>
         heldJobs(coordinator.dbPath, l.id).filter((j) => j.state === JobState.RUNNING);
-      const victim = launchers.reduce((a, b) => (busy(b).length > busy(a).length ? b : a));
+      let victim = launchers.reduce((a, b) => (busy(b).length > busy(a).length ? b : a));
+      // On a loaded machine every launcher may be between jobs for a moment: wait until one runs something.
+      for (let tries = 0; busy(victim).length === 0 && tries < 500; tries++) {
+        await new Promise((r) => setTimeout(r, 20));
+        victim = launchers.reduce((a, b) => (busy(b).length > busy(a).length ? b : a));
+      }
       victim.signal("SIGKILL");
       const at = Date.now();
       await victim.exited;
