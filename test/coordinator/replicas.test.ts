@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
-import { startTestCoordinator, type TestCoordinator, until, waitForJob } from "../support/test_coordinator.ts";
+import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
+import { waitForJob } from "../support/coordinator_process.ts";
 import { testBackend } from "../support/test_database.ts";
 
 const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };

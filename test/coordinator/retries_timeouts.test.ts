@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
-import { startTestCoordinator, type TestCoordinator, waitForJob } from "../support/test_coordinator.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+import { waitForJob } from "../support/coordinator_process.ts";
 import { retryBackoffMs } from "../../coordinator/job_rules.ts";
 
 const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };

@@ -1,7 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
@@ -70,24 +69,4 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-/**
- * Follows a job with WatchJob until `predicate` holds for it (the stream
- * sends the job at start and at each state change). Event-driven: no polling.
- */
-export async function waitForJob(
-  t: Pick<TestCoordinator, "jobs">,
-  id: string,
-  predicate: (job: Job) => boolean,
-  timeoutMs = 20_000,
-): Promise<Job> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  let last: Job | undefined;
-  for await (const message of t.jobs.watchJob({ id }, { signal })) {
-    if (message.kind.case !== "job") continue;
-    last = message.kind.value;
-    if (predicate(last)) return last;
-  }
-  throw new Error(`job ${id} ended as ${last ? JobState[last.state] : "?"} without matching`);
 }
