@@ -3,7 +3,8 @@
 // counts every statement the process sends to SQLite (each run/get/all/iterate of a
 // better-sqlite3 statement) or PostgreSQL (each pg Client.query, BEGIN and COMMIT
 // included). On SIGUSR2 it prints the counts to stderr as one JSON line. The coordinator
-// itself knows nothing of it. For SQLite it also adds up the time spent in each statement.
+// itself knows nothing of it. It also adds up the time spent in each statement (for SQLite, where
+// statements are synchronous, time the event loop was blocked; for PostgreSQL, round-trip time).
 import SQLite from "better-sqlite3";
 import pg from "pg";
 
@@ -46,8 +47,15 @@ if (process.env.TETHER_BENCH_COUNT_QUERIES === "1") {
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const first = args[0] as string | { text?: string } | undefined;
-    count(typeof first === "string" ? first : first?.text);
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
+    const text = typeof first === "string" ? first : first?.text;
+    const start = process.hrtime.bigint();
+    const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+    // Promise-style calls (Kysely's, pg-boss's) are timed to their answer: a round trip, queueing included.
+    if (result instanceof Promise) {
+      const done = () => count(text, Number(process.hrtime.bigint() - start) / 1e6);
+      result.then(done, done);
+    } else count(text);
+    return result;
   } as typeof query;
 
   process.on("SIGUSR2", () => {
