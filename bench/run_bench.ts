@@ -3,11 +3,13 @@
 //   npm run bench           quick (under two minutes); writes to a temporary folder
 //   npm run bench:full      everything; writes docs/benchmarks.md and docs/benchmarks/*.png
 //   node --import tsx bench/run_bench.ts --mode quick|full [--subjects a,b] [--suites x,y] [--out DIR]
+//   node --import tsx bench/run_bench.ts --report DIR/benchmarks/results-full.json [--out DIR]
+//                          (tables, charts and markdown again from a run's results, without running)
 //
 // Suites: dispatch, throughput, idle-cost, idle-polls, claim, writes. Subjects: see
 // bench/subjects/registry.ts. Every system runs on this machine, one at a time, with its
 // load generators as separate processes; see docs/benchmarks.md for the method.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     subjects: { type: "string" },
     suites: { type: "string" },
     out: { type: "string" },
+    report: { type: "string" },
   },
 });
 const mode = values.mode === "full" ? "full" : "quick";
@@ -43,6 +46,23 @@ const suites = new Set(wanted(values.suites, allSuites));
 const chosen = subjects.filter((s) => wanted(values.subjects, subjects.map((x) => x.id)).includes(s.id));
 const outDir = resolve(values.out ?? (mode === "full" ? join(repoDir, "docs") : mkdtempSync(join(tmpdir(), "tether-bench-"))));
 const command = ["node --import tsx bench/run_bench.ts", ...process.argv.slice(2)].join(" ");
+
+if (values.report) {
+  const saved = JSON.parse(readFileSync(values.report, "utf8")) as BenchResults;
+  await report(saved, resolve(values.out ?? join(repoDir, "docs")));
+  process.exit(0);
+}
+
+/** Prints the tables, renders the charts and writes OUT/benchmarks.md. */
+async function report(r: BenchResults, dir: string): Promise<void> {
+  mkdirSync(join(dir, "benchmarks"), { recursive: true });
+  const json = join(dir, "benchmarks", `results-${r.mode}.json`);
+  writeFileSync(json, `${JSON.stringify(r, null, 1)}\n`);
+  printTables(r);
+  const charts = await renderCharts(json, join(dir, "benchmarks"));
+  const doc = writeMarkdown(r, join(dir, "benchmarks.md"), charts);
+  process.stdout.write(`\nWrote ${relative(process.cwd(), doc) || doc} (${charts.length} charts). Reproduce with:\n  ${r.command}\n`);
+}
 
 process.on("SIGINT", () => {
   killChildren();
@@ -126,10 +146,5 @@ try {
 results.seconds = (Date.now() - started) / 1000;
 results.failures = failures;
 results.machineAtEnd = machineSnapshot();
-mkdirSync(join(outDir, "benchmarks"), { recursive: true });
-writeFileSync(join(outDir, "benchmarks", `results-${mode}.json`), `${JSON.stringify(results, null, 1)}\n`);
-printTables(results);
-const charts = await renderCharts(join(outDir, "benchmarks", `results-${mode}.json`), join(outDir, "benchmarks"));
-const doc = writeMarkdown(results, join(outDir, "benchmarks.md"), charts);
-process.stdout.write(`\nWrote ${relative(process.cwd(), doc) || doc} (${charts.length} charts). Reproduce with:\n  ${command}\n`);
+await report(results, outDir);
 process.exit(0);

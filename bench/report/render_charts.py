@@ -43,11 +43,16 @@ def save(fig, out_dir, name):
     print(path)
 
 
+def measured(rows):
+    """Runs that got samples: a run whose consumers received nothing has no distribution."""
+    return [r for r in rows if r["latency"]["n"] > 0]
+
+
 def latency_cdf(results, out_dir):
     rates = sorted({r["rate"] for r in results["dispatch"]})
     fig, axes = plt.subplots(1, len(rates), figsize=(4.6 * len(rates), 4.2), sharey=True, squeeze=False)
     for ax, rate in zip(axes[0], rates):
-        for r in ordered([r for r in results["dispatch"] if r["rate"] == rate]):
+        for r in ordered(measured([r for r in results["dispatch"] if r["rate"] == rate])):
             qs = [p[0] for p in r["curve"]]
             ms = [max(p[1], 0.01) for p in r["curve"]]
             style = "-" if r["valid"] else ":"
@@ -69,7 +74,7 @@ def latency_vs_load(results, out_dir):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, key, title in ((axes[0], "p50", "median"), (axes[1], "p99", "99th percentile")):
         for subject in ORDER:
-            rows = sorted([r for r in results["dispatch"] if r["subject"] == subject], key=lambda r: r["rate"])
+            rows = sorted(measured([r for r in results["dispatch"] if r["subject"] == subject]), key=lambda r: r["rate"])
             if not rows:
                 continue
             xs = [r["rate"] for r in rows]
@@ -93,7 +98,7 @@ def throughput_vs_offered(results, out_dir):
     fig, ax = plt.subplots(figsize=(6.5, 5))
     top = 1
     for subject in ORDER:
-        rows = sorted([r for r in results["dispatch"] if r["subject"] == subject], key=lambda r: r["rate"])
+        rows = sorted(measured([r for r in results["dispatch"] if r["subject"] == subject]), key=lambda r: r["rate"])
         if not rows:
             continue
         ax.plot([r["rate"] for r in rows], [r["consumedRate"] for r in rows], "o-", color=COLORS.get(subject),

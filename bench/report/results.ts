@@ -54,6 +54,7 @@ export interface IdleCostResult extends Validity {
   transactionsPerSecond: number | null;
   serverCpuPercent: number;
   clientCpuPercent: number;
+  /** The most frequent statements during the window, per second (counted in-process only). */
   top: [string, number][];
 }
 

@@ -7,7 +7,7 @@ export interface Section {
   rows: string[][];
 }
 
-const ms = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+const ms = (n: number | null) => (n === null || Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const num = (n: number) => Math.round(n).toLocaleString("en-US");
 const validity = (r: { valid: boolean; why: string }) => (r.valid ? "ok" : `INVALID: ${r.why}`);
 
@@ -51,6 +51,14 @@ export function sections(r: BenchResults): Section[] {
         c.label, c.queriesPerSecond.toFixed(1), c.transactionsPerSecond === null ? "-" : c.transactionsPerSecond.toFixed(1),
         c.serverCpuPercent.toFixed(1), c.clientCpuPercent.toFixed(1), c.load1.toFixed(2),
       ]),
+    });
+  }
+  const breakdown = r.idleCost.filter((c) => c.subject.startsWith("tether") && c.top.length > 0);
+  if (breakdown.length) {
+    out.push({
+      title: "Idle cost of tether by statement (per second, during the window)",
+      header: ["backend", "statement", "per second"],
+      rows: breakdown.flatMap((c) => c.top.map(([sql, rate]) => [c.label, sql.slice(0, 70), rate.toFixed(1)])),
     });
   }
   if (r.claim.length) {

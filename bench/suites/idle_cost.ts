@@ -17,6 +17,7 @@ export async function idleCost(subject: Subject, running: RunningSubject, config
     await sleep(config.idleWarmupMs);
     const pids = await running.serverPids();
     const cpu = () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    const top0 = new Map(await running.topQueries(consumer.child));
     const [q0, x0, s0, c0, t0] = [
       await running.queries(consumer.child), await running.transactions(), cpu(), processCpuMs(consumer.child.pid), Date.now(),
     ];
@@ -31,7 +32,10 @@ export async function idleCost(subject: Subject, running: RunningSubject, config
       transactionsPerSecond: x0 === null || x1 === null ? null : (x1 - x0) / seconds,
       serverCpuPercent: ((s1 - s0) / (t1 - t0)) * 100,
       clientCpuPercent: ((c1 - c0) / (t1 - t0)) * 100,
-      top: (await running.topQueries(consumer.child)).slice(0, 6),
+      // The statements sent during the window, most frequent first, per second.
+      top: (await running.topQueries(consumer.child))
+        .map(([sql, n]): [string, number] => [sql, (n - (top0.get(sql) ?? 0)) / seconds])
+        .filter(([, rate]) => rate > 0).sort((a, b) => b[1] - a[1]).slice(0, 8),
       valid: true, why: "", load1: loadAvg1(),
     };
   } finally {

@@ -59,7 +59,7 @@ if (process.env.TETHER_BENCH_COUNT_QUERIES === "1") {
   } as typeof query;
 
   process.on("SIGUSR2", () => {
-    const top = [...counts].sort((a, b) => b[1].n - a[1].n).slice(0, 12).map(([sql, c]) => [sql, c.n]);
+    const top = [...counts].sort((a, b) => b[1].n - a[1].n).slice(0, 40).map(([sql, c]) => [sql, c.n]);
     const slowest = [...counts].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)
       .map(([sql, c]) => [sql, c.n, Math.round(c.ms)]);
     process.stderr.write(`${JSON.stringify({ type: "queries", total, top, slowest })}\n`);
