@@ -12,6 +12,7 @@ export class Waiter {
   /** Jobs this waiter was woken for, with the waiters already tried for each. */
   readonly wokenFor = new Map<string, { requirements: JobRequirements; tried: Set<Waiter> }>();
   private dirty = false;
+  private commandsWoken = false;
   private resolve: ((reason: WakeReason) => void) | null = null;
 
   constructor(readonly launcher: LauncherTraits, readonly canTakeJobs: boolean) {}
@@ -30,6 +31,19 @@ export class Waiter {
   /** Whether a wake-up arrived since the round began. */
   get woken(): boolean {
     return this.dirty;
+  }
+
+  /** Wakes the waiter to look for commands (cancels, drain, deregistration): its launcher changed. */
+  wakeForCommands(): void {
+    this.commandsWoken = true;
+    this.wake();
+  }
+
+  /** Whether a wake-up for commands arrived since this was last asked; clears it. */
+  takeCommandsWoken(): boolean {
+    const woken = this.commandsWoken;
+    this.commandsWoken = false;
+    return woken;
   }
 
   wake(reason: WakeReason = "woken"): void {
@@ -82,7 +96,7 @@ export class Dispatcher {
 
   /** Wakes every held poll of a launcher, to look for commands (cancel, drain, deregistered). */
   wakeLauncher(launcherId: string): void {
-    for (const w of this.waiters) if (w.launcher.id === launcherId) w.wake();
+    for (const w of this.waiters) if (w.launcher.id === launcherId) w.wakeForCommands();
   }
 
   /**
@@ -112,7 +126,7 @@ export class Dispatcher {
 
   /** Has every held poll look again (changes from other coordinators may have been missed). */
   wakeAll(): void {
-    for (const w of this.waiters) w.wake();
+    for (const w of this.waiters) w.wakeForCommands();
   }
 
   /** Answers every held poll (empty) and refuses new ones: the coordinator is shutting down. */

@@ -3,15 +3,16 @@ import type { CoordinatorConfig } from "./config.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
 import { isTerminal } from "./job_rules.ts";
 import { errorText, type Logger } from "./log.ts";
 import { expireDueJobs, nextDeadline } from "./storage/due_jobs.ts";
 import type { RetryPolicy } from "./storage/end_attempt.ts";
-import { extendLeasesAndOffers, lapseLaunchers } from "./storage/launchers.ts";
+import { extendLeasesAndOffers, lapseLaunchers, loadLauncher } from "./storage/launchers.ts";
 import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "./storage/change_feed.ts";
 import { loadJobs, queuedSuccessors } from "./storage/list_jobs.ts";
 import type { Db } from "./storage/open_database.ts";
-import type { JobRow } from "./storage/rows.ts";
+import type { JobRow, LauncherRow } from "./storage/rows.ts";
 import { jobRequirements } from "./storage/traits.ts";
 import type { Changes } from "./storage/transaction.ts";
 
@@ -25,12 +26,73 @@ export class Engine {
   readonly watchers = new JobWatchHub();
   readonly timer: DeadlineTimer;
   readonly policy: RetryPolicy;
+  readonly leases: LeaseKeeper;
+  /**
+   * Counts the changes that may have made a queued job claimable (anything
+   * published here or by another coordinator). A poll whose claim found
+   * nothing more at one count need not claim again until it moves.
+   */
+  private changeCount = 0;
+  /** Per launcher, the change count at which its last claim found nothing more to take. */
+  private readonly claimedAllAt = new Map<string, number>();
+  /** Launcher rows as last read, dropped whenever a launcher's registration or state changes. */
+  private readonly launcherRows = new Map<string, LauncherRow>();
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
 
   constructor(readonly db: Db, readonly config: CoordinatorConfig, readonly log: Logger) {
     this.policy = { retryBackoffMs: config.retryBackoffMs, retryBackoffMaxMs: config.retryBackoffMaxMs };
-    this.timer = new DeadlineTimer(() => this.runDue(), (e) => log.error("deadline work failed", { error: errorText(e) }));
+    const onError = (e: unknown) => log.error("deadline work failed", { error: errorText(e) });
+    this.timer = new DeadlineTimer(() => this.runDue(), onError);
+    this.leases = new LeaseKeeper(db, {
+      leaseMs: config.leaseMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      orphanGraceMs: 2 * config.heartbeatIntervalMs,
+      policy: this.policy,
+      publish: async (changes, earliestLease) => {
+        this.timer.arm(earliestLease);
+        await this.publish(changes);
+      },
+      onError: (e) => log.error("cannot renew leases", { error: errorText(e) }),
+    });
+  }
+
+  /**
+   * A launcher's row, from memory when it has not changed since it was last
+   * read. Registration, drain, deregistration and lapse publish the
+   * launcher's id, which drops it here (on every replica, through the change
+   * feed); only its lease is not kept current, and nothing here reads it.
+   */
+  async launcher(id: string): Promise<LauncherRow> {
+    const cached = this.launcherRows.get(id);
+    if (cached) return cached;
+    const count = this.changeCount;
+    const row = await loadLauncher(this.db, id);
+    // A change published while it was read may be newer than the row: then do not keep it.
+    if (count === this.changeCount) this.launcherRows.set(id, row);
+    return row;
+  }
+
+  /** Whether a claim for this launcher could find something that its last claim did not. */
+  mayClaim(launcherId: string): boolean {
+    return this.claimedAllAt.get(launcherId) !== this.changeCount;
+  }
+
+  /** The current change count, to pass to `claimedAll` after a claim that started now. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Records that a claim begun at change count `at` found nothing more for the launcher. */
+  claimedAll(launcherId: string, at: number): void {
+    this.claimedAllAt.set(launcherId, at);
+  }
+
+  private launcherChanged(id: string): void {
+    this.launcherRows.delete(id);
+    this.claimedAllAt.delete(id);
+    this.leases.forget(id);
+    this.dispatcher.wakeLauncher(id);
   }
 
   /** Aborts when the coordinator shuts down. */
@@ -55,6 +117,7 @@ export class Engine {
   /** Answers held polls, ends watch streams and stops the timer. The caller closes the database. */
   async stop(): Promise<void> {
     this.shutdown.abort();
+    this.leases.stop();
     this.dispatcher.close();
     this.watchers.wakeAll();
     await this.timer.stop();
@@ -71,6 +134,9 @@ export class Engine {
         void this.applyRemote(message).catch((e) => this.log.error("cannot apply a change", { error: errorText(e) }));
       },
       onResync: () => {
+        this.changeCount++;
+        this.launcherRows.clear();
+        this.claimedAllAt.clear();
         this.dispatcher.wakeAll();
         this.watchers.wakeAll();
         void this.timer.fireNow();
@@ -80,12 +146,14 @@ export class Engine {
 
   /** Reacts to committed changes: wakes watchers, launchers and eligible waiters, arms deadlines; tells other coordinators. */
   async publish(changes: Changes): Promise<void> {
+    if (changes.jobs.length > 0 || changes.launchers.length > 0) this.changeCount++;
     const launchers = new Set(changes.launchers);
     for (const job of changes.jobs) {
       this.watchers.changed(job.id);
       if (job.deadline_at !== null) this.timer.arm(job.deadline_at);
       if (job.state === JobState.CANCELLING && job.launcher_id !== null) launchers.add(job.launcher_id);
     }
+    for (const id of changes.launchers) this.launcherChanged(id);
     for (const id of launchers) this.dispatcher.wakeLauncher(id);
     const ready = changes.jobs.filter((j) => j.state === JobState.QUEUED);
     const released = changes.jobs.filter((j) => isTerminal(j.state) && (j.session_id ?? j.concurrency_key) !== null);
@@ -102,7 +170,8 @@ export class Engine {
 
   /** Another coordinator's changes: the same wake-ups, from the rows as they are now. */
   private async applyRemote(message: ChangeMessage): Promise<void> {
-    for (const id of message.launchers) this.dispatcher.wakeLauncher(id);
+    this.changeCount++;
+    for (const id of message.launchers) this.launcherChanged(id);
     const rows = await loadJobs(this.db, [...new Set([...message.changed, ...message.ready])]);
     for (const job of rows) {
       this.watchers.changed(job.id);

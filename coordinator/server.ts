@@ -60,7 +60,8 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
     session.on("close", () => sessions.delete(session));
   });
 
-  const server = net.createServer((socket) => {
+  // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     let head = Buffer.alloc(0);
     const sniff = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);

@@ -10,7 +10,7 @@ import { appendJobEvents } from "../storage/append_job_events.ts";
 import type { AttemptOutcome } from "../storage/end_attempt.ts";
 import { finishJob } from "../storage/finish_job.ts";
 import { heartbeat } from "../storage/heartbeat.ts";
-import { deregisterLauncher, drainLauncher, loadLauncher, registerLauncher } from "../storage/launchers.ts";
+import { deregisterLauncher, drainLauncher, registerLauncher } from "../storage/launchers.ts";
 import { listLaunchers } from "../storage/list_launchers.ts";
 import { jobToProto, launcherToProto } from "../to_proto.ts";
 import {
@@ -69,7 +69,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
 
     async acceptJob(req) {
       const r = report(req);
-      const launcher = await loadLauncher(db, r.launcherId);
+      const launcher = await engine.launcher(r.launcherId);
       const { job, changed } = await acceptJob(db, { ...r, hostname: launcher.hostname }, engine.now());
       if (changed) await engine.publish({ jobs: [job], launchers: [] });
       return { job: jobToProto(job) };
@@ -83,6 +83,18 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         fencingToken: requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 32),
       }));
       const now = engine.now();
+      const known = await engine.launcher(launcherId);
+      if (running.length === 0 && (known.state === LauncherState.ONLINE || known.state === LauncherState.DRAINING)) {
+        // A live launcher that runs nothing: renewed with others in one write (see LeaseKeeper).
+        engine.leases.note(launcherId, now, running);
+        return {
+          leaseExpireTime: timestampFromMs(now + config.leaseMs),
+          cancelJobIds: [],
+          staleJobIds: [],
+          drain: known.state === LauncherState.DRAINING,
+          deregistered: false,
+        };
+      }
       const beat = await heartbeat(db, {
         launcherId,
         running,

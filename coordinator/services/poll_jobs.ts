@@ -1,6 +1,6 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import {
   type PollJobsRequest,
@@ -11,8 +11,7 @@ import { Waiter } from "../dispatcher.ts";
 import type { Engine } from "../engine.ts";
 import { invalidArgument } from "../errors.ts";
 import { claimJobs } from "../storage/claim_jobs.ts";
-import { loadLauncher } from "../storage/launchers.ts";
-import { findOffers, jobsToStop, releaseOffers } from "../storage/offers.ts";
+import { heldOffersAndCancels, jobsToStop, releaseOffers } from "../storage/offers.ts";
 import type { JobRow, LauncherRow } from "../storage/rows.ts";
 import { executorSessionIds } from "../storage/sessions.ts";
 import { launcherTraits } from "../storage/traits.ts";
@@ -34,25 +33,36 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
   const alreadyStopping = new Set(req.cancellingJobIds);
   const deadline = Date.now() + holdMs(engine, ctx);
 
-  let launcher = await loadLauncher(engine.db, launcherId);
-  const retried = await findOffers(engine.db, launcherId, pollId);
-  if (retried.length > 0) return await answer(engine, retried, [], launcher, req.draining);
-
+  let launcher = await engine.launcher(launcherId);
   const waiter = new Waiter(launcherTraits(launcher), freeSlots > 0 && launcher.state === LauncherState.ONLINE);
   engine.dispatcher.add(waiter);
   try {
+    // Read again once registered: a change to the launcher or a cancel from here on wakes the waiter.
+    launcher = await engine.launcher(launcherId);
+    const held = await heldOffersAndCancels(engine.db, launcherId);
+    const retried = held.filter((j) => j.state === JobState.OFFERED && j.offer_poll_id === pollId);
+    if (retried.length > 0) return await answer(engine, retried, [], launcher, req.draining);
+    let stopping = held.filter((j) => j.state === JobState.CANCELLING).map((j) => j.id);
     for (;;) {
       const wokenFor = waiter.beginRound();
-      launcher = await loadLauncher(engine.db, launcherId);
-      const cancels = (await jobsToStop(engine.db, launcherId)).filter((id) => !alreadyStopping.has(id));
+      if (waiter.takeCommandsWoken()) {
+        launcher = await engine.launcher(launcherId);
+        stopping = await jobsToStop(engine.db, launcherId);
+      }
+      const cancels = stopping.filter((id) => !alreadyStopping.has(id));
       const takesJobs = launcher.state === LauncherState.ONLINE;
       const limit = takesJobs ? Math.min(freeSlots, launcher.max_concurrency) : 0;
-      const offers = await claimJobs(engine.db, {
-        launcher,
-        pollId,
-        limit,
-        acceptTimeoutMs: engine.config.acceptTimeoutMs,
-      }, engine.now());
+      // Nothing became claimable since this launcher's last claim found nothing more: skip the claim.
+      const changesAt = engine.changes;
+      const offers = wokenFor.size > 0 || engine.mayClaim(launcherId)
+        ? await claimJobs(engine.db, {
+          launcher,
+          pollId,
+          limit,
+          acceptTimeoutMs: engine.config.acceptTimeoutMs,
+        }, engine.now())
+        : [];
+      if (limit > 0 && offers.length < limit) engine.claimedAll(launcherId, changesAt);
       if (ctx.signal.aborted) {
         await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
         throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);

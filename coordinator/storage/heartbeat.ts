@@ -32,30 +32,64 @@ export interface HeartbeatParams {
  * LAUNCHER_LOST and are retried, instead of waiting for a timeout.
  */
 export async function heartbeat(db: Db, p: HeartbeatParams, policy: RetryPolicy, now: number): Promise<HeartbeatResult> {
-  const launcher = await db.updateTable("launchers").set({ lease_expires_at: now + p.leaseMs })
-    .where("id", "=", p.launcherId).where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
-    .returningAll().executeTakeFirst();
+  // A lease lost in a power failure costs nothing: every lease is extended when the coordinator starts.
+  const launcher = await inTransaction(db, (tx) =>
+    tx.updateTable("launchers").set({ lease_expires_at: now + p.leaseMs })
+      .where("id", "=", p.launcherId).where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
+      .returningAll().executeTakeFirst(), { durable: false });
   if (!launcher) {
     await loadLauncher(db, p.launcherId); // NOT_FOUND when it never registered
     return { launcher: null, cancelJobIds: [], staleJobIds: p.running.map((r) => r.jobId), orphaned: [] };
   }
-  const held = await db.selectFrom("jobs").select(["id", "state", "epoch", "start_time"])
+  const held = await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
     .where("launcher_id", "=", p.launcherId)
     .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
   const tokens = new Map(held.map((j) => [j.id, String(j.epoch)]));
-  const listed = new Set(p.running.map((r) => r.jobId));
-  const orphans = held.filter((j) =>
-    j.state !== JobState.OFFERED && !listed.has(j.id) && (j.start_time ?? now) < now - p.orphanGraceMs
-  );
-  const orphaned = orphans.length === 0 ? [] : await inTransaction(db, async (tx) => {
+  const orphans = findOrphans(held, p.running, p.orphanGraceMs, now);
+  const orphaned = await endOrphans(db, orphans, policy, now);
+  return {
+    launcher,
+    cancelJobIds: held.filter((j) => j.state === JobState.CANCELLING && !orphans.includes(j)).map((j) => j.id),
+    staleJobIds: p.running.filter((r) => tokens.get(r.jobId) !== r.fencingToken).map((r) => r.jobId),
+    orphaned,
+  };
+}
+
+/** An attempt a launcher holds, as the orphan check needs it. */
+export interface HeldAttempt {
+  id: string;
+  launcher_id: string | null;
+  state: JobState;
+  epoch: number;
+  start_time: number | null;
+}
+
+/**
+ * The attempts a launcher holds but did not list as running. An attempt
+ * younger than the grace may simply not be in the list yet.
+ */
+export function findOrphans(
+  held: readonly HeldAttempt[],
+  running: readonly { jobId: string }[],
+  graceMs: number,
+  now: number,
+): HeldAttempt[] {
+  const listed = new Set(running.map((r) => r.jobId));
+  return held.filter((j) => j.state !== JobState.OFFERED && !listed.has(j.id) && (j.start_time ?? now) < now - graceMs);
+}
+
+/** Ends attempts their launcher no longer runs LAUNCHER_LOST (retried per policy), unless they moved on meanwhile. */
+export async function endOrphans(db: Db, orphans: readonly HeldAttempt[], policy: RetryPolicy, now: number): Promise<JobRow[]> {
+  if (orphans.length === 0) return [];
+  return await inTransaction(db, async (tx) => {
     const ended: JobRow[] = [];
     for (const orphan of orphans) {
       const job = await loadJobForUpdate(tx, orphan.id);
-      if (job.launcher_id !== p.launcherId || job.epoch !== orphan.epoch || job.state !== orphan.state) continue;
+      if (job.launcher_id !== orphan.launcher_id || job.epoch !== orphan.epoch || job.state !== orphan.state) continue;
       ended.push(await endAttempt(tx, job, {
         state: JobState.FAILED,
         reason: FailureReason.LAUNCHER_LOST,
-        error: `launcher "${p.launcherId}" no longer runs attempt ${job.attempt} (not in its heartbeat)`,
+        error: `launcher "${orphan.launcher_id}" no longer runs attempt ${job.attempt} (not in its heartbeat)`,
         exitCode: null,
         result: null,
         executorSessionId: null,
@@ -63,10 +97,27 @@ export async function heartbeat(db: Db, p: HeartbeatParams, policy: RetryPolicy,
     }
     return ended;
   });
-  return {
-    launcher,
-    cancelJobIds: held.filter((j) => j.state === JobState.CANCELLING && !orphans.includes(j)).map((j) => j.id),
-    staleJobIds: p.running.filter((r) => tokens.get(r.jobId) !== r.fencingToken).map((r) => r.jobId),
-    orphaned,
-  };
+}
+
+/** Ids per statement, well under SQLite's and PostgreSQL's parameter limits. */
+const idsPerStatement = 500;
+
+/**
+ * Renews the leases of launchers that heartbeat (one statement for many):
+ * those still live get `expiresAt` unless they already hold a later one.
+ * Returns the attempts the renewed launchers hold, running or cancelling,
+ * for the orphan check.
+ */
+export async function renewLeases(db: Db, ids: readonly string[], expiresAt: number): Promise<HeldAttempt[]> {
+  const held: HeldAttempt[] = [];
+  for (let i = 0; i < ids.length; i += idsPerStatement) {
+    const chunk = ids.slice(i, i + idsPerStatement);
+    await inTransaction(db, (tx) =>
+      tx.updateTable("launchers").set({ lease_expires_at: expiresAt })
+        .where("id", "in", chunk).where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
+        .where("lease_expires_at", "<", expiresAt).execute(), { durable: false });
+    held.push(...await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
+      .where("launcher_id", "in", chunk).where("state", "in", [JobState.RUNNING, JobState.CANCELLING]).execute());
+  }
+  return held;
 }

@@ -3,11 +3,14 @@ import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tx } from "./transaction.ts";
 
-/** The offers still outstanding from an earlier poll with this id, for a retried poll. */
-export function findOffers(db: Db, launcherId: string, pollId: string): Promise<JobRow[]> {
+/**
+ * A launcher's outstanding offers (those of an earlier poll with the same id
+ * are a retried poll's answer) and the jobs it must stop (CANCELLING), in
+ * one statement, in dispatch order.
+ */
+export function heldOffersAndCancels(db: Db, launcherId: string): Promise<JobRow[]> {
   return db.selectFrom("jobs").selectAll()
-    .where("launcher_id", "=", launcherId).where("offer_poll_id", "=", pollId)
-    .where("state", "=", JobState.OFFERED)
+    .where("launcher_id", "=", launcherId).where("state", "in", [JobState.OFFERED, JobState.CANCELLING])
     .orderBy("priority", "desc").orderBy("seq").execute();
 }
 

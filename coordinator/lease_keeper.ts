@@ -1,0 +1,87 @@
+import { endOrphans, findOrphans, renewLeases } from "./storage/heartbeat.ts";
+import type { Changes } from "./storage/transaction.ts";
+import type { Db } from "./storage/open_database.ts";
+import type { RetryPolicy } from "./storage/end_attempt.ts";
+
+interface Beat {
+  /** When the launcher's latest heartbeat arrived. */
+  at: number;
+  running: readonly { jobId: string }[];
+}
+
+export interface LeaseKeeperOptions {
+  leaseMs: number;
+  heartbeatIntervalMs: number;
+  /** Attempts younger than this may be missing from a heartbeat (their AcceptJob answer is in flight). */
+  orphanGraceMs: number;
+  policy: RetryPolicy;
+  /** Acts on what a flush changed (orphaned attempts) and on the earliest lease written. */
+  publish(changes: Changes, earliestLease: number): Promise<void>;
+  onError(error: unknown): void;
+}
+
+/**
+ * Renews the leases of idle launchers in batches. A heartbeat from a live
+ * launcher that runs nothing needs no answer from the database, so it is
+ * answered at once and noted here; every `flushMs` one statement renews
+ * all the leases noted, and one more reads the attempts those launchers
+ * hold, to end the ones they no longer run (as a heartbeat would). With a
+ * thousand idle launchers that is two statements per flush instead of two
+ * per heartbeat.
+ *
+ * A lease written by a flush runs from the oldest heartbeat in it, so it is
+ * never longer than the design's lease after the launcher's heartbeat. The
+ * flush period leaves room for a launcher's next heartbeat to be flushed
+ * before its last lease ends: a lease of L and heartbeats every H need
+ * flushes more often than every (L - H) / 2.
+ */
+export class LeaseKeeper {
+  private beats = new Map<string, Beat>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  readonly flushMs: number;
+
+  constructor(private readonly db: Db, private readonly options: LeaseKeeperOptions) {
+    this.flushMs = Math.max(10, Math.min(options.heartbeatIntervalMs, (options.leaseMs - options.heartbeatIntervalMs) / 4));
+  }
+
+  note(launcherId: string, at: number, running: readonly { jobId: string }[]): void {
+    this.beats.set(launcherId, { at, running });
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flushing.then(() => this.flush()).catch(this.options.onError);
+    }, this.flushMs);
+  }
+
+  /** Forgets a launcher's noted heartbeat: it registered again, lapsed or left. */
+  forget(launcherId: string): void {
+    this.beats.delete(launcherId);
+  }
+
+  /** Writes what is noted now (at shutdown, and for tests). */
+  async flushNow(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await (this.flushing = this.flushing.then(() => this.flush()).catch(this.options.onError));
+  }
+
+  private async flush(): Promise<void> {
+    const beats = this.beats;
+    if (beats.size === 0) return;
+    this.beats = new Map();
+    const oldest = [...beats.values()].reduce((min, b) => Math.min(min, b.at), Infinity);
+    const lease = oldest + this.options.leaseMs;
+    const held = await renewLeases(this.db, [...beats.keys()], lease);
+    const now = Date.now();
+    const orphans = held.filter((h) =>
+      findOrphans([h], beats.get(h.launcher_id!)?.running ?? [], this.options.orphanGraceMs, now).length > 0
+    );
+    const orphaned = await endOrphans(this.db, orphans, this.options.policy, now);
+    await this.options.publish({ jobs: orphaned, launchers: [] }, lease);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
