@@ -28,15 +28,19 @@ export class Engine {
   readonly policy: RetryPolicy;
   readonly leases: LeaseKeeper;
   /**
-   * Counts the changes that may have made a queued job claimable (anything
-   * published here or by another coordinator). A poll whose claim found
-   * nothing more at one count need not claim again until it moves.
+   * Counts changes to jobs: those published here or by another coordinator,
+   * and offers made here. While it stands still, no job became claimable and
+   * no launcher gained an offer or a cancel, so a poll need not look again
+   * for what it found absent at the same count.
    */
-  private changeCount = 0;
-  /** Per launcher, the change count at which its last claim found nothing more to take. */
+  private jobChanges = 0;
+  /** Per launcher, the count at which a claim for it found nothing more to take. */
   private readonly claimedAllAt = new Map<string, number>();
+  /** Per launcher, the count at which it held no offer and no cancelling job. */
+  private readonly holdsNothingAt = new Map<string, number>();
   /** Launcher rows as last read, dropped whenever a launcher's registration or state changes. */
   private readonly launcherRows = new Map<string, LauncherRow>();
+  private launcherChanges = 0;
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
 
@@ -66,31 +70,52 @@ export class Engine {
   async launcher(id: string): Promise<LauncherRow> {
     const cached = this.launcherRows.get(id);
     if (cached) return cached;
-    const count = this.changeCount;
+    const at = this.launcherChanges;
     const row = await loadLauncher(this.db, id);
     // A change published while it was read may be newer than the row: then do not keep it.
-    if (count === this.changeCount) this.launcherRows.set(id, row);
+    if (at === this.launcherChanges) this.launcherRows.set(id, row);
     return row;
   }
 
-  /** Whether a claim for this launcher could find something that its last claim did not. */
+  /** The current count of job changes, to read before a lookup whose empty result is then recorded. */
+  get jobChangeCount(): number {
+    return this.jobChanges;
+  }
+
+  /** Offers were made here: the launchers that got them hold something now. */
+  offered(): void {
+    this.jobChanges++;
+  }
+
+  /** Whether a claim for this launcher could find something its last claim did not. */
   mayClaim(launcherId: string): boolean {
-    return this.claimedAllAt.get(launcherId) !== this.changeCount;
+    return this.claimedAllAt.get(launcherId) !== this.jobChanges;
   }
 
-  /** The current change count, to pass to `claimedAll` after a claim that started now. */
-  get changes(): number {
-    return this.changeCount;
-  }
-
-  /** Records that a claim begun at change count `at` found nothing more for the launcher. */
+  /** Records that a claim begun at count `at` found nothing more for the launcher. */
   claimedAll(launcherId: string, at: number): void {
     this.claimedAllAt.set(launcherId, at);
   }
 
+  /**
+   * Whether the launcher may hold offers or cancelling jobs (else it held
+   * none at the current count). Always so with several coordinators: offers
+   * made by another one are not announced, and a retried poll must find them.
+   */
+  mayHold(launcherId: string): boolean {
+    return this.feed !== null || this.holdsNothingAt.get(launcherId) !== this.jobChanges;
+  }
+
+  /** Records that a lookup begun at count `at` found no offer and no cancelling job for the launcher. */
+  holdsNothing(launcherId: string, at: number): void {
+    this.holdsNothingAt.set(launcherId, at);
+  }
+
   private launcherChanged(id: string): void {
+    this.launcherChanges++;
     this.launcherRows.delete(id);
     this.claimedAllAt.delete(id);
+    this.holdsNothingAt.delete(id);
     this.leases.forget(id);
     this.dispatcher.wakeLauncher(id);
   }
@@ -134,9 +159,11 @@ export class Engine {
         void this.applyRemote(message).catch((e) => this.log.error("cannot apply a change", { error: errorText(e) }));
       },
       onResync: () => {
-        this.changeCount++;
+        this.jobChanges++;
+        this.launcherChanges++;
         this.launcherRows.clear();
         this.claimedAllAt.clear();
+        this.holdsNothingAt.clear();
         this.dispatcher.wakeAll();
         this.watchers.wakeAll();
         void this.timer.fireNow();
@@ -146,7 +173,7 @@ export class Engine {
 
   /** Reacts to committed changes: wakes watchers, launchers and eligible waiters, arms deadlines; tells other coordinators. */
   async publish(changes: Changes): Promise<void> {
-    if (changes.jobs.length > 0 || changes.launchers.length > 0) this.changeCount++;
+    if (changes.jobs.length > 0) this.jobChanges++;
     const launchers = new Set(changes.launchers);
     for (const job of changes.jobs) {
       this.watchers.changed(job.id);
@@ -170,7 +197,7 @@ export class Engine {
 
   /** Another coordinator's changes: the same wake-ups, from the rows as they are now. */
   private async applyRemote(message: ChangeMessage): Promise<void> {
-    this.changeCount++;
+    if (message.changed.length > 0 || message.ready.length > 0) this.jobChanges++;
     for (const id of message.launchers) this.launcherChanged(id);
     const rows = await loadJobs(this.db, [...new Set([...message.changed, ...message.ready])]);
     for (const job of rows) {

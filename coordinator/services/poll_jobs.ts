@@ -39,7 +39,10 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
   try {
     // Read again once registered: a change to the launcher or a cancel from here on wakes the waiter.
     launcher = await engine.launcher(launcherId);
-    const held = await heldOffersAndCancels(engine.db, launcherId);
+    // Nothing changed for any job since this launcher last held nothing: no offer or cancel to look for.
+    const heldAt = engine.jobChangeCount;
+    const held = engine.mayHold(launcherId) ? await heldOffersAndCancels(engine.db, launcherId) : [];
+    if (held.length === 0) engine.holdsNothing(launcherId, heldAt);
     const retried = held.filter((j) => j.state === JobState.OFFERED && j.offer_poll_id === pollId);
     if (retried.length > 0) return await answer(engine, retried, [], launcher, req.draining);
     let stopping = held.filter((j) => j.state === JobState.CANCELLING).map((j) => j.id);
@@ -53,7 +56,7 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
       const takesJobs = launcher.state === LauncherState.ONLINE;
       const limit = takesJobs ? Math.min(freeSlots, launcher.max_concurrency) : 0;
       // Nothing became claimable since this launcher's last claim found nothing more: skip the claim.
-      const changesAt = engine.changes;
+      const changesAt = engine.jobChangeCount;
       const offers = wokenFor.size > 0 || engine.mayClaim(launcherId)
         ? await claimJobs(engine.db, {
           launcher,
@@ -63,6 +66,9 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
         }, engine.now())
         : [];
       if (limit > 0 && offers.length < limit) engine.claimedAll(launcherId, changesAt);
+      // (Another poll of the same launcher between the claim's commit and this line could still miss the
+      // offers: only a client polling twice at once would, and the offers then expire back to the queue.)
+      if (offers.length > 0) engine.offered();
       if (ctx.signal.aborted) {
         await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
         throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);

@@ -7,7 +7,13 @@ import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { launcherId } from "../../coordinator/ids.ts";
 import { claimStatement } from "../../coordinator/storage/claim_jobs.ts";
 import { type Db, openDatabase } from "../../coordinator/storage/open_database.ts";
+import { create } from "@bufbuild/protobuf";
+import { CreateJobRequestSchema } from "../../gen/tether/v1/job_service_pb.ts";
+import { defaults } from "../../coordinator/config.ts";
+import { createJobInput } from "../../coordinator/create_job_input.ts";
+import { createJob } from "../../coordinator/storage/create_job.ts";
 import { startCoordinatorProcess } from "../support/coordinator_process.ts";
+import { countSqliteStatements } from "../support/statement_counter.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 
 describe("SQLite storage", () => {
@@ -104,5 +110,44 @@ describe("SQLite storage", () => {
     await stopped;
     expect(proc.child.exitCode).toBe(0);
     expect(proc.logs.lines.some((line) => line.msg === "shutting down")).toBe(true);
+  });
+});
+
+describe("SQLite group commit", () => {
+  const statements = countSqliteStatements();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tether-group-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const input = (i: number, idempotencyKey: string | null = null) =>
+    createJobInput(
+      create(CreateJobRequestSchema, {
+        type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i }, idempotencyKey: idempotencyKey ?? "",
+      }),
+      defaults,
+    );
+
+  it("commits concurrent transactions together, and a failing one alone fails", async () => {
+    const path = join(dir, "t.db");
+    const db = await openDatabase(path);
+    await createJob(db, input(0, "taken"), Date.now());
+    const commits = statements.count(/^COMMIT$/);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => createJob(db, i === 17 ? input(-1, "taken") : input(i + 1), Date.now())),
+    );
+    // 40 transactions that arrived together took a few fsyncs, not 40.
+    expect(statements.count(/^COMMIT$/) - commits).toBeLessThan(10);
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed).toHaveLength(1);
+    expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/idempotencyKey "taken" was already used/);
+    await db.destroy();
+    // Every acknowledged job is on disk; the failed one left nothing.
+    const raw = new SQLite(path, { readonly: true });
+    const params = raw.prepare("SELECT parameters FROM jobs ORDER BY seq").pluck().all() as string[];
+    raw.close();
+    expect(params.map((p) => (JSON.parse(p) as { i: number }).i).sort((a, b) => a - b))
+      .toEqual([0, ...Array.from({ length: 40 }, (_, i) => i + 1).filter((i) => i !== 18)]);
   });
 });

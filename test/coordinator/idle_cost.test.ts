@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { countSqliteStatements } from "../support/statement_counter.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+
+const onSqlite = process.env.TETHER_TEST_BACKEND !== "postgres";
+const statements = onSqlite ? countSqliteStatements() : null;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Idle launchers cost the database (almost) nothing: a held poll sends no
+ * statement, a poll that follows one finding nothing looks again only when
+ * some job changed, and idle launchers' leases are renewed together.
+ */
+describe("idle launchers", () => {
+  let t: TestCoordinator;
+  let stop: AbortController;
+  beforeEach(() => {
+    stop = new AbortController();
+  });
+  afterEach(async () => {
+    stop.abort();
+    await t.close();
+  });
+
+  /** Launchers that heartbeat and poll (short holds) without work, until the test ends. */
+  async function idle(count: number): Promise<LauncherDriver[]> {
+    const launchers = await Promise.all(Array.from({ length: count }, () => LauncherDriver.register(t)));
+    for (const l of launchers) {
+      void (async () => {
+        while (!stop.signal.aborted) {
+          await Promise.all([l.heartbeat([]), l.poll()]).catch(() => {});
+        }
+      })();
+    }
+    return launchers;
+  }
+
+  it.skipIf(!onSqlite)("send statements per lease flush, not per heartbeat or poll", async () => {
+    // Heartbeats every 50 ms and polls held 50 ms: before batching, 40 launchers cost ~2,000 statements/s.
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000, pollHoldMs: 50 });
+    const launchers = await idle(40);
+    await sleep(500);
+    const flushMs = t.coordinator.engine.leases.flushMs;
+    const before = statements!.count();
+    const windowMs = 1_000;
+    await sleep(windowMs);
+    const sent = statements!.count() - before;
+    // Per flush: a lease UPDATE and a read of held attempts (with the transaction's BEGIN, SAVEPOINT,
+    // RELEASE, COMMIT and fsync PRAGMAs), and the lapse check the new leases schedule: at most about 20
+    // statements, whatever the number of launchers. One statement per heartbeat would be 800.
+    expect(sent).toBeLessThanOrEqual((windowMs / flushMs + 2) * 20);
+    const { launchers: rows } = await t.launchers.listLaunchers({});
+    expect(rows.filter((r) => launchers.some((l) => l.id === r.id)).map((r) => r.state))
+      .toEqual(launchers.map(() => LauncherState.ONLINE));
+  });
+
+  it("keeps idle launchers' leases alive through batched renewals and lapses the silent one", async () => {
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 400, pollHoldMs: 100 });
+    const [alive] = await idle(1);
+    const silent = await LauncherDriver.register(t);
+    await sleep(1_500); // almost four leases
+    const { launchers } = await t.launchers.listLaunchers({});
+    expect(launchers.find((l) => l.id === alive!.id)!.state).toBe(LauncherState.ONLINE);
+    expect(launchers.find((l) => l.id === silent.id)!.state).toBe(LauncherState.OFFLINE);
+  });
+
+  it("hands a job created between two idle polls to the next poll", async () => {
+    t = await startTestCoordinator({ pollHoldMs: 100 });
+    const l = await LauncherDriver.register(t);
+    expect((await l.poll()).offers).toEqual([]);
+    expect((await l.poll()).offers).toEqual([]); // the claim is skipped: nothing changed
+    const { job } = await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    const { offers } = await l.poll();
+    expect(offers.map((o) => o.job!.id)).toEqual([job!.id]);
+    expect(offers[0]!.job!.state).toBe(JobState.OFFERED);
+  });
+});
