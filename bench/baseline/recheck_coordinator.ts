@@ -4,7 +4,12 @@
 // synchronous=FULL) so that what differs is the dispatch design: a job created while
 // a poll waits is found at the poll's next re-check, 0-500 ms later.
 //
-//   node --import tsx bench/baseline/recheck_coordinator.ts --db FILE
+// With --handoff it is instead the FLOOR: the least a durable long-poll queue over
+// HTTP/1.1 JSON can do on this machine, with no framework, no validation, no
+// leases: a create commits its row (fsync) and wakes the longest-waiting poll, which
+// claims (without an fsync of its own, as tether's offers) and answers at once.
+//
+//   node --import tsx bench/baseline/recheck_coordinator.ts --db FILE [--handoff 1]
 //
 // JSON over HTTP/1.1 on 127.0.0.1:0: POST /create {payload}, POST /poll {max, holdMs},
 // POST /finish {ids}, POST /seed {count}. Prints {"msg":"listening","url":...}.
@@ -13,7 +18,11 @@ import SQLite from "better-sqlite3";
 import { parseFlags } from "../support/emit.ts";
 
 const recheckMs = 500;
-const { db: path } = parseFlags(process.argv.slice(2));
+const flags = parseFlags(process.argv.slice(2));
+const path = flags.db;
+const handoff = "handoff" in flags;
+/** Held polls waiting for a create (handoff mode), longest-waiting first. */
+const waiting: (() => void)[] = [];
 const db = new SQLite(path!);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
@@ -33,12 +42,42 @@ type Body = Record<string, unknown>;
 async function poll(body: Body, signal: AbortSignal): Promise<Body> {
   const deadline = Date.now() + Number(body.holdMs ?? 30_000);
   for (;;) {
-    const rows = claim.all(Number(body.max ?? 1)) as { id: number; payload: string }[];
+    const rows = handoff ? claimWithoutFsync(Number(body.max ?? 1)) : claim.all(Number(body.max ?? 1)) as { id: number; payload: string }[];
     if (rows.length > 0 || Date.now() >= deadline || signal.aborted) {
       return { jobs: rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) })) };
     }
-    await new Promise((r) => setTimeout(r, Math.min(recheckMs, deadline - Date.now())));
+    if (!handoff) {
+      await new Promise((r) => setTimeout(r, Math.min(recheckMs, deadline - Date.now())));
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", wake);
+        const i = waiting.indexOf(wake);
+        if (i >= 0) waiting.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(wake, deadline - Date.now());
+      signal.addEventListener("abort", wake);
+      waiting.push(wake);
+    });
   }
+}
+
+function claimWithoutFsync(max: number): { id: number; payload: string }[] {
+  db.pragma("synchronous = NORMAL");
+  try {
+    return claim.all(max) as { id: number; payload: string }[];
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
+}
+
+function create(payload: unknown): number {
+  const id = Number(insert.run(JSON.stringify(payload ?? {})).lastInsertRowid);
+  waiting.shift()?.();
+  return id;
 }
 
 const server = http.createServer((req, res) => {
@@ -52,7 +91,7 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(out));
     };
-    if (req.url === "/create") reply({ id: Number(insert.run(JSON.stringify(body.payload ?? {})).lastInsertRowid) });
+    if (req.url === "/create") reply({ id: create(body.payload) });
     else if (req.url === "/poll") void poll(body, gone.signal).then(reply);
     else if (req.url === "/finish") reply((finishAll(body.ids as number[]), {}));
     else if (req.url === "/seed") reply((seed(Number(body.count)), {}));

@@ -131,4 +131,25 @@ export const subjects: readonly Subject[] = [
       };
     },
   },
+  {
+    id: "floor",
+    label: "floor: raw HTTP + direct handoff (SQLite)",
+    store: "SQLite",
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), "tether-bench-floor-"));
+      const child = startNode("floor", "bench/baseline/recheck_coordinator.ts", ["--db", join(dir, "floor.db"), "--handoff", "1"], countingPreload);
+      const listening = await child.waitFor((m) => m.msg === "listening", 'the "listening" line');
+      return {
+        target: { kind: "baseline", url: String(listening.url) },
+        serverPids: async () => [child.pid],
+        queries: async () => (await queryCount(child)).total,
+        topQueries: async () => (await queryCount(child)).top,
+        transactions: async () => null,
+        async stop() {
+          await child.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
 ];
