@@ -27,8 +27,8 @@ export interface FeedHandlers {
 }
 
 const channel = "tether_changes";
-/** NOTIFY payloads must stay under 8000 bytes; ids are about 30 bytes each. */
-const idsPerMessage = 200;
+/** The longest NOTIFY payload PostgreSQL takes (it must be shorter than 8000 bytes). */
+const maxPayloadBytes = 7999;
 
 /**
  * Wake-ups across coordinator replicas on one PostgreSQL database, with
@@ -36,6 +36,10 @@ const idsPerMessage = 200;
  * another at once, and so does a cancel. A NOTIFY is delivered only to
  * sessions listening at commit time, so a dropped listener reconnects (with
  * backoff and jitter) and then has every local waiter look again.
+ *
+ * Messages published in one turn of the event loop go out together, as one
+ * NOTIFY where they fit in one payload (each NOTIFY is a round trip and, on
+ * the server, a commit): a lone message waits one setImmediate at most.
  */
 export async function openChangeFeed(url: string, db: Db, handlers: FeedHandlers, log: Logger): Promise<ChangeFeed> {
   const origin = randomUUID();
@@ -74,23 +78,69 @@ export async function openChangeFeed(url: string, db: Db, handlers: FeedHandlers
   };
   await connect(false);
 
+  /** The messages of this turn, and the promise of their NOTIFY, which every publisher among them awaits. */
+  let batch: { messages: ChangeMessage[]; sent: Promise<void> } | null = null;
+  const sending = new Set<Promise<void>>();
+  const send = async (messages: ChangeMessage[]): Promise<void> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    batch = null;
+    const payloads = notifyPayloads(origin, mergeMessages(messages));
+    await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`.execute(db);
+  };
+
   return {
-    async publish(message) {
-      const parts = Math.max(1, ...[message.ready, message.launchers, message.changed].map((l) => Math.ceil(l.length / idsPerMessage)));
-      for (let i = 0; i < parts; i++) {
-        const slice = (l: string[]) => l.slice(i * idsPerMessage, (i + 1) * idsPerMessage);
-        const payload = JSON.stringify({
-          origin,
-          ready: slice(message.ready),
-          launchers: slice(message.launchers),
-          changed: slice(message.changed),
-        });
-        await sql`SELECT pg_notify(${channel}, ${payload})`.execute(db);
+    publish(message) {
+      if (!batch) {
+        const messages: ChangeMessage[] = [];
+        const sent = send(messages);
+        sending.add(sent);
+        void sent.catch(() => {}).finally(() => sending.delete(sent));
+        batch = { messages, sent };
       }
+      batch.messages.push(message);
+      return batch.sent;
     },
     async close() {
+      await Promise.allSettled(sending);
       closed = true;
       await client?.end().catch(() => {});
     },
   };
+}
+
+/** Several messages as one: each list the union of theirs. */
+export function mergeMessages(messages: readonly ChangeMessage[]): ChangeMessage {
+  const union = (pick: (m: ChangeMessage) => string[]) => [...new Set(messages.flatMap(pick))];
+  return { ready: union((m) => m.ready), launchers: union((m) => m.launchers), changed: union((m) => m.changed) };
+}
+
+/**
+ * A message as NOTIFY payloads, each within PostgreSQL's limit: as few as
+ * the ids allow, one when they fit.
+ */
+export function notifyPayloads(origin: string, message: ChangeMessage): string[] {
+  type Part = { origin: string } & ChangeMessage;
+  const empty = (): Part => ({ origin, ready: [], launchers: [], changed: [] });
+  const emptyBytes = Buffer.byteLength(JSON.stringify(empty()));
+  const parts: Part[] = [];
+  let part = empty();
+  let bytes = emptyBytes;
+  for (const list of ["ready", "launchers", "changed"] as const) {
+    for (const id of message[list]) {
+      // The id, quoted and escaped as JSON, and at most one comma before it.
+      const size = Buffer.byteLength(JSON.stringify(id)) + 1;
+      if (emptyBytes + size > maxPayloadBytes) {
+        throw new Error(`Cannot announce "${id.slice(0, 80)}..." to other coordinators: too long for a NOTIFY payload`);
+      }
+      if (bytes + size > maxPayloadBytes) {
+        parts.push(part);
+        part = empty();
+        bytes = emptyBytes;
+      }
+      bytes += size;
+      part[list].push(id);
+    }
+  }
+  parts.push(part);
+  return parts.map((p) => JSON.stringify(p));
 }

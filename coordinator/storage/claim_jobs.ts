@@ -27,18 +27,31 @@ const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CAN
 export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<JobRow[]> {
   if (params.limit <= 0) return [];
   const rows = isPostgres(db)
-    ? await inTransaction(db, async (tx) => {
-      // Claims take turns across coordinators, so that two of them never both see a concurrency slot
-      // or a session turn as free; SKIP LOCKED passes over rows another transaction is changing.
-      await sql`SELECT pg_advisory_xact_lock(${claimLockKey}::bigint)`.execute(tx);
-      return (await claimStatement(params, now, "postgres").execute(tx)).rows;
-    })
-    : (await claimStatement(params, now, "sqlite").execute(db)).rows;
+    ? (await postgresClaim(params, now).execute(db)).rows
+    // An offer needs no fsync of its own (see TransactionOptions.durable): it becomes durable with the
+    // next durable commit, at the latest the launcher's AcceptJob.
+    : await inTransaction(db, async (tx) => (await claimStatement(params, now, "sqlite").execute(tx)).rows, {
+      durable: false,
+    });
   return rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
 }
 
-/** The advisory lock that claims take on PostgreSQL ("tether" in ASCII). */
-const claimLockKey = 0x746574686572;
+/**
+ * The claim on PostgreSQL, in one round trip: tether_claim_jobs (migration
+ * 0002_claim_function) takes the lock that claims share across coordinators,
+ * so that two never both see a concurrency slot or a session turn as free,
+ * and then runs claimStatement's UPDATE with a snapshot taken after the lock.
+ * A change to claimStatement needs a migration that replaces the function;
+ * test/coordinator/claim_on_postgres.test.ts checks that the two agree.
+ */
+function postgresClaim(params: ClaimParams, now: number) {
+  const { launcher, pollId, limit, acceptTimeoutMs } = params;
+  const executors = JSON.parse(launcher.executors) as string[];
+  const labels = Object.entries(JSON.parse(launcher.labels) as Record<string, string>).map(([k, v]) => `${k}=${v}`);
+  return sql<JobRow>`
+    SELECT * FROM tether_claim_jobs(${launcher.id}, ${launcher.hostname}, ${executors}::text[], ${labels}::text[],
+      ${pollId}, ${limit}::integer, ${now + acceptTimeoutMs}::bigint, ${now}::bigint)`;
+}
 
 /** The claim, as one UPDATE ... RETURNING statement (exported so its query plan can be tested). */
 export function claimStatement(params: ClaimParams, now: number, dialect: "sqlite" | "postgres") {

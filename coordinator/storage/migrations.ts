@@ -106,6 +106,55 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("launchers_lease").on("launchers").columns(["state", "lease_expires_at"]).execute();
     },
   },
+  "0002_claim_function": {
+    // PostgreSQL only: the claim of coordinator/storage/claim_jobs.ts as one call, so one round trip
+    // instead of BEGIN, lock, UPDATE, COMMIT. Being VOLATILE plpgsql, the UPDATE runs with a snapshot
+    // taken after the lock is granted, so it sees every claim committed before. The UPDATE is
+    // claimStatement's, with the launcher's traits as arrays; states and types are the proto numbers
+    // (QUEUED 1, OFFERED 2, RUNNING 3, SUCCEEDED 4, FAILED 5, CANCELLING 6, CANCELLED 7, RETRY_WAIT 8;
+    // RESUME_SESSION 2). A change to the claim changes both, the function in a new migration.
+    async up(db: Kysely<unknown>) {
+      if (!isPostgres(db)) return;
+      await sql`
+        CREATE FUNCTION tether_claim_jobs(
+          p_launcher_id text, p_hostname text, p_executors text[], p_labels text[],
+          p_poll_id text, p_limit integer, p_deadline_at bigint, p_now bigint
+        ) RETURNS SETOF jobs LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          -- Claims take turns across coordinators ("tether" in ASCII), so that two never both see a
+          -- concurrency slot or a session turn as free; SKIP LOCKED passes over rows being changed.
+          PERFORM pg_advisory_xact_lock(127979093517682);
+          RETURN QUERY
+          UPDATE jobs SET
+            state = 2, launcher_id = p_launcher_id, epoch = epoch + 1, offer_poll_id = p_poll_id,
+            deadline_at = p_deadline_at, update_time = p_now
+          WHERE seq IN (
+            SELECT j.seq FROM jobs j
+            WHERE j.state = 1
+              AND j.executor = ANY (p_executors)
+              AND (j.target_launcher_id IS NULL OR j.target_launcher_id = p_launcher_id)
+              AND (j.target_hostname IS NULL OR j.target_hostname = p_hostname)
+              AND NOT EXISTS (SELECT 1 FROM job_labels jl WHERE jl.job_id = j.id AND jl.label <> ALL (p_labels))
+              AND (j.type <> 2 OR EXISTS (
+                SELECT 1 FROM sessions s WHERE s.id = j.session_id AND s.launcher_id = p_launcher_id))
+              AND (j.session_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM jobs p WHERE p.session_id = j.session_id AND p.seq < j.seq
+                  AND p.state NOT IN (4, 5, 7)))
+              AND (j.concurrency_key IS NULL OR (
+                (SELECT COUNT(*) FROM jobs r WHERE r.concurrency_key = j.concurrency_key
+                  AND r.state IN (2, 3, 6)) < j.concurrency_limit
+                AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.concurrency_key = j.concurrency_key
+                  AND e.state IN (1, 8)
+                  AND (e.priority > j.priority OR (e.priority = j.priority AND e.seq < j.seq)))))
+            ORDER BY j.priority DESC, j.seq
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED
+          )
+          RETURNING *;
+        END
+        $$`.execute(db);
+    },
+  },
 };
 
 /** Serves the migrations above to Kysely's Migrator. */
