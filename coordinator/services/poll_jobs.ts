@@ -73,7 +73,11 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
         await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
         throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);
       }
-      passOn(engine, wokenFor, offers);
+      // A claim that found less than it could take leaves nothing claimable that this launcher matches:
+      // the jobs it was woken for and did not get were taken by another poll, or wait for a concurrency
+      // slot or a session turn, whose release offers them again. Passing them on would only have every
+      // other waiter claim in vain, one after another.
+      if (offers.length === limit) passOn(engine, wokenFor, offers);
       for (const offer of offers) engine.timer.arm(offer.deadline_at!);
       const commands = cancels.length > 0 || isGone(launcher) ||
         (launcher.state === LauncherState.DRAINING && !req.draining);
