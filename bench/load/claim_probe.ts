@@ -1,10 +1,10 @@
 // In-process probe: the claim statement itself (coordinator/storage/claim_jobs.ts),
 // called directly, one job per claim, with `--queued` jobs in the queue. Measured as
-// the coordinator runs it (SQLite synchronous=FULL / PostgreSQL synchronous_commit=on:
-// every claim's commit waits for the disk) and again with that wait switched off for
-// the probe's connection, which leaves the statement's own cost.
+// the coordinator runs it (SQLite: an offer's commit does not wait for an fsync, by
+// design; PostgreSQL synchronous_commit=on: every claim's commit waits for the disk)
+// and again with the fsync switched off for the probe's connection, which leaves the
+// statement's own cost.
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
 import { claimJobs } from "../../coordinator/storage/claim_jobs.ts";
 import { registerLauncher } from "../../coordinator/storage/launchers.ts";
 import { isPostgresUrl, openDatabase, type Db } from "../../coordinator/storage/open_database.ts";
@@ -39,7 +39,7 @@ const { launcher } = await registerLauncher(db, {
 const asConfigured = await measure(db, launcher);
 let relaxed = db;
 if (isPostgresUrl(url)) relaxed = await openDatabase(`${url}?options=-c%20synchronous_commit%3Doff`);
-else await sql`PRAGMA synchronous = OFF`.execute(db);
+else relaxed = await openDatabase(url, { fsync: false });
 const withoutFsync = await measure(relaxed, launcher);
 emit({ type: "claims", asConfigured: distribution(asConfigured), withoutFsync: distribution(withoutFsync) });
 await db.destroy();

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { createJob, type NewJob } from "../../coordinator/storage/create_job.ts";
 import { isPostgresUrl, openDatabase } from "../../coordinator/storage/open_database.ts";
@@ -21,9 +20,8 @@ export function benchJob(parameters: object = {}): NewJob {
 export async function seedTetherJobs(db: string, count: number): Promise<void> {
   const postgres = isPostgresUrl(db);
   const url = postgres ? `${db}${db.includes("?") ? "&" : "?"}options=-c%20synchronous_commit%3Doff` : db;
-  const kysely = await openDatabase(url);
+  const kysely = await openDatabase(url, { fsync: false });
   try {
-    if (!postgres) await sql`PRAGMA synchronous = OFF`.execute(kysely);
     const lanes = postgres ? 8 : 1;
     let next = 0;
     await Promise.all(Array.from({ length: lanes }, async () => {

@@ -23,6 +23,9 @@ const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CAN
  * bumps the job's epoch, which is its fencing token. On SQLite, INDEXED BY
  * pins the partial queue index, which yields rows in dispatch order: without
  * table statistics SQLite may otherwise pick the state index and sort.
+ * The LIMIT is written into the SQL text on SQLite: with a bound LIMIT
+ * SQLite evaluates every queued row before limiting (150 µs at 3,000
+ * queued, against 6 µs), and each launcher asks for few distinct limits.
  */
 export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<JobRow[]> {
   if (params.limit <= 0) return [];
@@ -84,7 +87,7 @@ export function claimStatement(params: ClaimParams, now: number, dialect: "sqlit
             AND e.state IN (${QUEUED}, ${RETRY_WAIT})
             AND (e.priority > j.priority OR (e.priority = j.priority AND e.seq < j.seq)))))
       ORDER BY j.priority DESC, j.seq
-      LIMIT ${limit}
+      LIMIT ${dialect === "sqlite" ? sql.lit(Math.trunc(limit)) : limit}
       ${dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``}
     )
     RETURNING *`;

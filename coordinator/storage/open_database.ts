@@ -4,23 +4,29 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
+import { syncSqliteWal } from "./transaction.ts";
 import type { Tables } from "./schema.ts";
 
 export type Db = Kysely<Tables>;
 
 /**
  * Opens the database and brings its schema up to date: PostgreSQL for a
- * postgres:// URL, else a SQLite file (its folder created), in WAL mode
- * with full fsync so that an acknowledged write survives a crash of the
- * machine too, capped at `maxBytes` when given.
+ * postgres:// URL, else a SQLite file (its folder created), in WAL mode,
+ * its log synced before any durable write is acknowledged so that it
+ * survives a crash of the machine too, capped at `maxBytes` when given.
  */
 export async function openDatabase(
   path: string,
-  options: { maxBytes?: number | null; onIdleError?: (error: Error) => void } = {},
+  options: {
+    maxBytes?: number | null;
+    onIdleError?: (error: Error) => void;
+    /** SQLite: false only to measure what the fsync costs (benchmarks). */
+    fsync?: boolean;
+  } = {},
 ): Promise<Db> {
   const db = isPostgresUrl(path)
     ? openPostgres(path, options.onIdleError ?? (() => {}))
-    : openSqlite(path, options.maxBytes ?? null);
+    : openSqlite(path, options.maxBytes ?? null, options.fsync ?? true);
   const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.destroy();
@@ -58,11 +64,14 @@ function openPostgres(url: string, onIdleError: (error: Error) => void): Db {
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }
 
-function openSqlite(path: string, maxBytes: number | null): Db {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+function openSqlite(path: string, maxBytes: number | null, fsync: boolean): Db {
+  const inMemory = path === ":memory:" || path === "";
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = FULL");
+  // Commits do not fsync on the event loop: the group commit syncs the log in the thread pool
+  // before it answers (see syncSqliteWal in transaction.ts).
+  sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   if (maxBytes) {
@@ -70,7 +79,9 @@ function openSqlite(path: string, maxBytes: number | null): Db {
     sqlite.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
   }
   cacheStatements(sqlite, 256);
-  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  syncSqliteWal(db, inMemory || !fsync ? null : `${sqlite.name}-wal`);
+  return db;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
 import { type Kysely, sql } from "kysely";
 import { isPostgres } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
@@ -29,12 +31,21 @@ export interface TransactionOptions {
    * harm passes false: an offer (the job stays queued under its old token,
    * and the launcher, which starts nothing before a durable AcceptJob,
    * hears that the offer is gone) or a lease renewal (leases are extended
-   * at every start). On SQLite it is then written without an fsync, and
-   * becomes durable with the next durable commit, which syncs the whole
+   * at every start). On SQLite it is then answered without waiting for an
+   * fsync, and becomes durable with the next one, which syncs the whole
    * write-ahead log; a crash of the process alone loses nothing either way.
    * PostgreSQL always commits durably.
    */
   durable?: boolean;
+}
+
+/**
+ * Makes SQLite commits on `db` durable by syncing its write-ahead log
+ * `walPath` (see {@link GroupCommit}); null for a database without one
+ * (in memory) or, in benchmarks only, to measure without the fsync.
+ */
+export function syncSqliteWal(db: Db, walPath: string | null): void {
+  groups.set(db, new GroupCommit(db, walPath));
 }
 
 /**
@@ -52,7 +63,7 @@ export interface TransactionOptions {
 export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   if (isPostgres(db)) return postgresTransaction(db, fn);
   let group = groups.get(db);
-  if (!group) groups.set(db, group = new GroupCommit(db));
+  if (!group) groups.set(db, group = new GroupCommit(db, null));
   return group.run(fn, options.durable ?? true);
 }
 
@@ -83,26 +94,38 @@ interface Pending {
 const maxGroup = 256;
 
 /**
- * Group commit for SQLite. better-sqlite3 is synchronous: a commit with
- * `synchronous=FULL` holds the coordinator's only thread until its fsync
- * returns, so one fsync per RPC caps every write path at the disk's fsync
- * rate. Here the transactions queued meanwhile run one after another inside
- * one SQLite transaction, each under its own savepoint (a failure rolls back
- * that one alone and reaches its caller at once), and then commit with one
- * fsync; each caller hears of its success only after that commit. A lone
- * transaction is committed as soon as nothing else is ready to join it (one
- * turn of the event loop), so group commit costs no latency when idle.
+ * Group commit for SQLite, with the fsync off the event loop.
+ * better-sqlite3 is synchronous: a commit with `synchronous=FULL` would
+ * hold the coordinator's only thread until its fsync returns, and one fsync
+ * per RPC would cap every write path at the disk's fsync rate. Instead:
  *
- * SQLite cannot change its fsync setting inside a transaction, so a group
- * that began without one ends before the first transaction that needs one.
+ * - The connection runs with `synchronous=NORMAL`: a commit writes its
+ *   frames to the write-ahead log and returns, without an fsync (SQLite
+ *   still syncs the log and the database around each checkpoint).
+ * - A committed transaction that must be durable is answered only after an
+ *   fdatasync of the log file, run in libuv's thread pool while the event
+ *   loop goes on. fsync flushes the file, whichever descriptor wrote it, so
+ *   it covers every frame committed before it began; syncs that are asked
+ *   for while one runs share the next one.
+ * - Transactions queued while another runs go into the same SQLite
+ *   transaction, each under its own savepoint (a failure rolls back that
+ *   one alone and reaches its caller at once), and commit together. A lone
+ *   transaction commits as soon as nothing else is ready to join it (one
+ *   turn of the event loop), so grouping costs no latency when idle.
+ *
+ * The log file keeps its inode while the coordinator holds the database
+ * open (SQLite deletes it only when the last connection closes), so one
+ * descriptor serves the process's lifetime.
  */
 class GroupCommit {
   private readonly queue: Pending[] = [];
   private running = false;
-  /** The connection's fsync setting: FULL, as opened, until a group without fsync changes it. */
-  private durable = true;
+  private wal: Promise<FileHandle> | null = null;
+  /** The fdatasync in progress, and the one that follows it, shared by all who ask meanwhile. */
+  private syncing: Promise<void> | null = null;
+  private nextSync: Promise<void> | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly walPath: string | null) {}
 
   run<T>(fn: (tx: Tx) => Promise<T>, durable: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -115,29 +138,69 @@ class GroupCommit {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        await this.db.connection().execute((conn) => this.commitGroup(conn)).catch((error: unknown) => {
+        const group = await this.db.connection().execute((conn) => this.commitGroup(conn)).catch((error: unknown) => {
           // Only the connection itself failing gets here (commitGroup settles its members); keep no one waiting.
           for (const p of this.queue.splice(0)) p.reject(error);
+          return [];
         });
+        const durable = group.filter((g) => g.pending.durable);
+        for (const g of group) if (!g.pending.durable) g.pending.resolve(g.value);
+        if (durable.length === 0) continue;
+        this.sync().then(
+          () => durable.forEach((g) => g.pending.resolve(g.value)),
+          (error: unknown) => durable.forEach((g) => g.pending.reject(error)),
+        );
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async commitGroup(conn: Tx): Promise<void> {
-    const durable = this.queue.some((p) => p.durable);
+  /** Makes every frame committed so far durable: one fdatasync, or the next one if one is running. */
+  private sync(): Promise<void> {
+    if (this.walPath === null) return Promise.resolve();
+    if (!this.syncing) return this.startSync();
+    // The running sync may have begun before these frames were written: wait for the next one, shared.
+    return this.nextSync ??= this.syncing.catch(() => {}).then(() => {
+      this.nextSync = null;
+      return this.startSync();
+    });
+  }
+
+  private startSync(): Promise<void> {
+    const running: Promise<void> = this.datasync().finally(() => {
+      if (this.syncing === running) this.syncing = null;
+    });
+    return this.syncing = running;
+  }
+
+  private async datasync(): Promise<void> {
+    this.wal ??= open(this.walPath!, "r").then(async (handle) => {
+      // The log's directory entry must be durable too, once.
+      const dir = await open(dirname(this.walPath!), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      return handle;
+    });
+    const handle = await this.wal.catch((error: unknown) => {
+      this.wal = null;
+      throw error;
+    });
+    await handle.datasync();
+  }
+
+  /** Runs the queued transactions in one SQLite transaction; returns those committed, with their results. */
+  private async commitGroup(conn: Tx): Promise<{ pending: Pending; value: unknown }[]> {
     const group: { pending: Pending; value: unknown }[] = [];
     let current: Pending | null = null;
     try {
-      if (durable !== this.durable) {
-        await sql.raw(`PRAGMA synchronous = ${durable ? "FULL" : "NORMAL"}`).execute(conn);
-        this.durable = durable;
-      }
       await sql`BEGIN IMMEDIATE`.execute(conn);
       while (group.length < maxGroup) {
         if (this.queue.length === 0) await new Promise<void>((r) => setImmediate(r));
-        if (this.queue.length === 0 || (this.queue[0]!.durable && !durable)) break;
+        if (this.queue.length === 0) break;
         current = this.queue.shift()!;
         await sql`SAVEPOINT one`.execute(conn);
         let value: unknown;
@@ -157,14 +220,14 @@ class GroupCommit {
         current = null;
       }
       await sql`COMMIT`.execute(conn);
+      return group;
     } catch (error) {
       await sql`ROLLBACK`.execute(conn).catch(() => {});
       // Nothing of the group was committed: each member hears why (the first failure, if the
       // write that failed took the others with it), and so do those waiting, if the group could not begin.
       const waiting = group.length === 0 && current === null ? this.queue.splice(0) : [];
       for (const p of [...group.map((g) => g.pending), ...(current ? [current] : []), ...waiting]) p.reject(error);
-      return;
+      return [];
     }
-    for (const g of group) g.pending.resolve(g.value);
   }
 }
