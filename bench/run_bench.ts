@@ -103,14 +103,16 @@ try {
     const running = await attempt(`${subject.id} start`, () => subject.start());
     if (!running) continue;
     try {
-      if (suites.has("dispatch")) {
-        step(`${subject.label}: dispatch latency at ${config.rates.join(", ")} jobs/s`);
-        results.dispatch.push(...(await attempt(`${subject.id} dispatch`, () => dispatchLatency(subject, running, config))) ?? []);
-      }
+      // Idle cost first, on a system that has seen nothing else: no jobs left over from an overloaded
+      // dispatch rate, no launchers of an earlier suite lapsing during the window.
       if (suites.has("idle-cost")) {
         step(`${subject.label}: idle cost with ${config.idleLaunchers} idle consumers`);
         const cost = await attempt(`${subject.id} idle cost`, () => idleCost(subject, running, config));
         if (cost) results.idleCost.push(cost);
+      }
+      if (suites.has("dispatch")) {
+        step(`${subject.label}: dispatch latency at ${config.rates.join(", ")} jobs/s`);
+        results.dispatch.push(...(await attempt(`${subject.id} dispatch`, () => dispatchLatency(subject, running, config))) ?? []);
       }
       if (suites.has("throughput")) {
         step(`${subject.label}: burning down ${config.burnDownJobs} jobs, one per poll and batched`);

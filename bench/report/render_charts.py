@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["tether-sqlite", "tether-pg", "graphile-worker", "pg-boss", "bullmq", "baseline"]
+ORDER = ["tether-sqlite", "tether-pg", "graphile-worker", "pg-boss", "bullmq", "baseline", "floor"]
 COLORS = {
     "tether-sqlite": "#1b6ac9",
     "tether-pg": "#23a9c8",
@@ -21,6 +21,7 @@ COLORS = {
     "pg-boss": "#8e5bb5",
     "bullmq": "#c23b3b",
     "baseline": "#7a7a7a",
+    "floor": "#3a3a3a",
 }
 
 
