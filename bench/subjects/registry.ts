@@ -82,6 +82,31 @@ function pgLibrary(id: string, label: string, kind: "graphile-worker" | "pg-boss
   };
 }
 
+/** bench/baseline/recheck_coordinator.ts on a fresh SQLite file: the baseline, or with --handoff the floor. */
+function recheckScript(id: string, label: string, flags: string[]): Subject {
+  return {
+    id,
+    label,
+    store: "SQLite",
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), `tether-bench-${id}-`));
+      const child = startNode(id, "bench/baseline/recheck_coordinator.ts", ["--db", join(dir, `${id}.db`), ...flags], countingPreload);
+      const listening = await child.waitFor((m) => m.msg === "listening", 'the "listening" line');
+      return {
+        target: { kind: "baseline", url: String(listening.url) },
+        serverPids: async () => [child.pid],
+        queries: async () => (await queryCount(child)).total,
+        topQueries: async () => (await queryCount(child)).top,
+        transactions: async () => null,
+        async stop() {
+          await child.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
 export const subjects: readonly Subject[] = [
   tether("tether-sqlite", "SQLite"),
   tether("tether-pg", "PostgreSQL"),
@@ -110,46 +135,6 @@ export const subjects: readonly Subject[] = [
       };
     },
   },
-  {
-    id: "baseline",
-    label: "baseline: 500 ms re-check (SQLite)",
-    store: "SQLite",
-    async start() {
-      const dir = mkdtempSync(join(tmpdir(), "tether-bench-baseline-"));
-      const child = startNode("baseline", "bench/baseline/recheck_coordinator.ts", ["--db", join(dir, "baseline.db")], countingPreload);
-      const listening = await child.waitFor((m) => m.msg === "listening", 'the "listening" line');
-      return {
-        target: { kind: "baseline", url: String(listening.url) },
-        serverPids: async () => [child.pid],
-        queries: async () => (await queryCount(child)).total,
-        topQueries: async () => (await queryCount(child)).top,
-        transactions: async () => null,
-        async stop() {
-          await child.stop();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    id: "floor",
-    label: "floor: raw HTTP + direct handoff (SQLite)",
-    store: "SQLite",
-    async start() {
-      const dir = mkdtempSync(join(tmpdir(), "tether-bench-floor-"));
-      const child = startNode("floor", "bench/baseline/recheck_coordinator.ts", ["--db", join(dir, "floor.db"), "--handoff", "1"], countingPreload);
-      const listening = await child.waitFor((m) => m.msg === "listening", 'the "listening" line');
-      return {
-        target: { kind: "baseline", url: String(listening.url) },
-        serverPids: async () => [child.pid],
-        queries: async () => (await queryCount(child)).total,
-        topQueries: async () => (await queryCount(child)).top,
-        transactions: async () => null,
-        async stop() {
-          await child.stop();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
+  recheckScript("baseline", "baseline: 500 ms re-check (SQLite)", []),
+  recheckScript("floor", "floor: raw HTTP + direct handoff (SQLite)", ["--handoff", "1"]),
 ];
