@@ -20,7 +20,7 @@ import type { BenchResults } from "./report/results.ts";
 import { printTables } from "./report/tables.ts";
 import { killChildren, repoDir } from "./support/child.ts";
 import { machineSnapshot, waitForQuiet } from "./support/machine.ts";
-import { subjects } from "./subjects/registry.ts";
+import { type RunningSubject, type Subject, subjects } from "./subjects/registry.ts";
 import { claimQuery } from "./suites/claim_query.ts";
 import { dispatchLatency } from "./suites/dispatch_latency.ts";
 import { idleCost } from "./suites/idle_cost.ts";
@@ -96,30 +96,43 @@ const quiet = async () => {
 };
 
 try {
-  for (const subject of chosen) {
-    if (!["dispatch", "throughput", "idle-cost"].some((s) => suites.has(s))) break;
-    await quiet();
-    step(`${subject.label}: starting`);
-    const running = await attempt(`${subject.id} start`, () => subject.start());
-    if (!running) continue;
-    try {
-      // Idle cost first, on a system that has seen nothing else: no jobs left over from an overloaded
-      // dispatch rate, no launchers of an earlier suite lapsing during the window.
-      if (suites.has("idle-cost")) {
-        step(`${subject.label}: idle cost with ${config.idleLaunchers} idle consumers`);
+  // Each suite gets the system freshly started on a fresh database: no jobs left over from an
+  // overloaded dispatch rate, no launchers of an earlier suite lapsing during a later one's window.
+  const perSystem: { suite: string; describe: (label: string) => string; run: (subject: Subject, running: RunningSubject) => Promise<void> }[] = [
+    {
+      suite: "idle-cost",
+      describe: (label) => `${label}: idle cost with ${config.idleLaunchers} idle consumers`,
+      run: async (subject, running) => {
         const cost = await attempt(`${subject.id} idle cost`, () => idleCost(subject, running, config));
         if (cost) results.idleCost.push(cost);
-      }
-      if (suites.has("dispatch")) {
-        step(`${subject.label}: dispatch latency at ${config.rates.join(", ")} jobs/s`);
+      },
+    },
+    {
+      suite: "dispatch",
+      describe: (label) => `${label}: dispatch latency at ${config.rates.join(", ")} jobs/s`,
+      run: async (subject, running) => {
         results.dispatch.push(...(await attempt(`${subject.id} dispatch`, () => dispatchLatency(subject, running, config))) ?? []);
-      }
-      if (suites.has("throughput")) {
-        step(`${subject.label}: burning down ${config.burnDownJobs} jobs, one per poll and batched`);
+      },
+    },
+    {
+      suite: "throughput",
+      describe: (label) => `${label}: burning down ${config.burnDownJobs} jobs, one per poll and batched`,
+      run: async (subject, running) => {
         results.throughput.push(...(await attempt(`${subject.id} throughput`, () => throughput(subject, running, config))) ?? []);
+      },
+    },
+  ];
+  for (const subject of chosen) {
+    for (const { suite, describe, run } of perSystem.filter((p) => suites.has(p.suite))) {
+      await quiet();
+      step(describe(subject.label));
+      const running = await attempt(`${subject.id} start`, () => subject.start());
+      if (!running) continue;
+      try {
+        await run(subject, running);
+      } finally {
+        await running.stop();
       }
-    } finally {
-      await running.stop();
     }
   }
   for (const backend of chosen.filter((s) => s.id.startsWith("tether-"))) {
