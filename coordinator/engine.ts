@@ -46,8 +46,7 @@ export class Engine {
 
   constructor(readonly db: Db, readonly config: CoordinatorConfig, readonly log: Logger) {
     this.policy = { retryBackoffMs: config.retryBackoffMs, retryBackoffMaxMs: config.retryBackoffMaxMs };
-    const onError = (e: unknown) => log.error("deadline work failed", { error: errorText(e) });
-    this.timer = new DeadlineTimer(() => this.runDue(), onError);
+    this.timer = new DeadlineTimer(() => this.runDue(), (e) => log.error("deadline work failed", { error: errorText(e) }));
     this.leases = new LeaseKeeper(db, {
       leaseMs: config.leaseMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,

@@ -3,12 +3,6 @@ import type { Changes } from "./storage/transaction.ts";
 import type { Db } from "./storage/open_database.ts";
 import type { RetryPolicy } from "./storage/end_attempt.ts";
 
-interface Beat {
-  /** When the launcher's latest heartbeat arrived. */
-  at: number;
-  running: readonly { jobId: string }[];
-}
-
 export interface LeaseKeeperOptions {
   leaseMs: number;
   heartbeatIntervalMs: number;
@@ -36,7 +30,8 @@ export interface LeaseKeeperOptions {
  * flushes more often than every (L - H) / 2.
  */
 export class LeaseKeeper {
-  private beats = new Map<string, Beat>();
+  /** When each noted launcher's latest heartbeat arrived. */
+  private beats = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   readonly flushMs: number;
@@ -45,8 +40,9 @@ export class LeaseKeeper {
     this.flushMs = Math.max(10, Math.min(options.heartbeatIntervalMs, (options.leaseMs - options.heartbeatIntervalMs) / 4));
   }
 
-  note(launcherId: string, at: number, running: readonly { jobId: string }[]): void {
-    this.beats.set(launcherId, { at, running });
+  /** Notes a heartbeat, at `at`, from a live launcher that runs nothing. */
+  note(launcherId: string, at: number): void {
+    this.beats.set(launcherId, at);
     this.timer ??= setTimeout(() => {
       this.timer = null;
       this.flushing = this.flushing.then(() => this.flush()).catch(this.options.onError);
@@ -58,24 +54,16 @@ export class LeaseKeeper {
     this.beats.delete(launcherId);
   }
 
-  /** Writes what is noted now (at shutdown, and for tests). */
-  async flushNow(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await (this.flushing = this.flushing.then(() => this.flush()).catch(this.options.onError));
-  }
-
   private async flush(): Promise<void> {
     const beats = this.beats;
     if (beats.size === 0) return;
     this.beats = new Map();
-    const oldest = [...beats.values()].reduce((min, b) => Math.min(min, b.at), Infinity);
+    const oldest = [...beats.values()].reduce((min, at) => Math.min(min, at), Infinity);
     const lease = oldest + this.options.leaseMs;
     const held = await renewLeases(this.db, [...beats.keys()], lease);
     const now = Date.now();
-    const orphans = held.filter((h) =>
-      findOrphans([h], beats.get(h.launcher_id!)?.running ?? [], this.options.orphanGraceMs, now).length > 0
-    );
+    // These launchers said they run nothing: every attempt they hold past the grace is an orphan.
+    const orphans = findOrphans(held, [], this.options.orphanGraceMs, now);
     const orphaned = await endOrphans(this.db, orphans, this.options.policy, now);
     await this.options.publish({ jobs: orphaned, launchers: [] }, lease);
   }

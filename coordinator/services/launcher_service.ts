@@ -86,7 +86,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
       const known = await engine.launcher(launcherId);
       if (running.length === 0 && (known.state === LauncherState.ONLINE || known.state === LauncherState.DRAINING)) {
         // A live launcher that runs nothing: renewed with others in one write (see LeaseKeeper).
-        engine.leases.note(launcherId, now, running);
+        engine.leases.note(launcherId, now);
         return {
           leaseExpireTime: timestampFromMs(now + config.leaseMs),
           cancelJobIds: [],
@@ -95,6 +95,9 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
           deregistered: false,
         };
       }
+      // It runs something (or is gone): this heartbeat renews its lease itself, and a heartbeat noted
+      // earlier, which listed nothing, must not feed a later orphan check.
+      engine.leases.forget(launcherId);
       const beat = await heartbeat(db, {
         launcherId,
         running,

@@ -62,8 +62,9 @@ export function syncSqliteWal(db: Db, walPath: string | null): void {
  */
 export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   if (isPostgres(db)) return postgresTransaction(db, fn);
-  let group = groups.get(db);
-  if (!group) groups.set(db, group = new GroupCommit(db, null));
+  const group = groups.get(db);
+  // Without its group commit a SQLite handle would commit without ever syncing: refuse.
+  if (!group) throw new Error("a SQLite database must be opened with openDatabase (it sets up the group commit)");
   return group.run(fn, options.durable ?? true);
 }
 
