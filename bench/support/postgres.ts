@@ -1,36 +1,14 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
+import { createScratchDatabase, type ScratchDatabase, withClient } from "../../tools/scratch_postgres.ts";
 
 /** The server the PostgreSQL runs use; each run makes its own databases on it and drops them after. */
 export const adminUrl = process.env.TETHER_BENCH_PG_URL ?? "postgres://tether:tether@127.0.0.1:5432/postgres";
 
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export interface BenchDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
+export type BenchDatabase = ScratchDatabase;
 
 /** A new empty database named `bench_<what>_<random>`. */
-export async function createDatabase(what: string): Promise<BenchDatabase> {
-  const name = `bench_${what}_${randomBytes(4).toString("hex")}`;
-  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    drop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
-  };
+export function createDatabase(what: string): Promise<BenchDatabase> {
+  return createScratchDatabase(adminUrl, `bench_${what}_${randomBytes(4).toString("hex")}`);
 }
 
 /** Committed plus rolled-back transactions of one database so far (pg_stat_database, flushed first). */

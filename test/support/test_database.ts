@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import { createScratchDatabase } from "../../tools/scratch_postgres.ts";
 
 /** The backend the coordinator tests run on: "postgres" in the vitest project of that name. */
 export const testBackend = process.env.TETHER_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
@@ -25,22 +25,5 @@ export async function freshDatabase(): Promise<TestDatabase> {
   }
   const admin = process.env.TETHER_TEST_PG_URL;
   if (!admin) throw new Error("TETHER_TEST_PG_URL is not set: the PostgreSQL tests need a server");
-  const name = `tether_test_${randomBytes(6).toString("hex")}`;
-  await withClient(admin, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: () => withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
-  };
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return await createScratchDatabase(admin, `tether_test_${randomBytes(6).toString("hex")}`);
 }
