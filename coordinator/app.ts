@@ -18,6 +18,7 @@ export async function createCoordinator(config: CoordinatorConfig, log: Logger):
   const db = await openDatabase(config.db, {
     maxBytes: config.dbMaxBytes,
     onIdleError: (error) => log.warn("database connection lost while idle", { error: errorText(error) }),
+    onCheckpointError: (error) => log.warn("cannot checkpoint the write-ahead log in a worker thread; commits checkpoint it instead", { error: errorText(error) }),
   });
   const engine = new Engine(db, config, log);
   if (isPostgresUrl(config.db)) await engine.connectFeed(config.db);

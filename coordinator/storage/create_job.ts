@@ -41,23 +41,37 @@ export interface CreatedJob {
 /**
  * Inserts a queued job (and, for START_SESSION, its session) in one
  * transaction. A repeated idempotency key returns the first job instead.
+ * `committed` hears of the result as soon as it is committed, before it is
+ * durable (see TransactionOptions.committed); the promise settles once it is.
  */
-export async function createJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+export async function createJob(
+  db: Db,
+  input: NewJob,
+  now: number,
+  committed?: (created: CreatedJob) => void,
+): Promise<CreatedJob> {
   try {
-    return await insertJob(db, input, now);
+    return await insertJob(db, input, now, committed);
   } catch (error) {
     // Another coordinator inserted the same idempotency key or session name first: the second try
     // finds its row and answers as for any repeat.
     if (!isUniqueViolation(error)) throw error;
-    return await insertJob(db, input, now);
+    return await insertJob(db, input, now, committed);
   }
 }
 
-function insertJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+async function insertJob(
+  db: Db,
+  input: NewJob,
+  now: number,
+  committed: ((created: CreatedJob) => void) | undefined,
+): Promise<CreatedJob> {
   if (isPostgres(db) && input.type === JobType.COMMAND && input.idempotencyKey === null) {
-    return insertCommand(db, input, now);
+    const created = await insertCommand(db, input, now);
+    committed?.(created);
+    return created;
   }
-  return inTransaction(db, async (tx) => {
+  return inTransaction(db, async (tx): Promise<CreatedJob> => {
     if (input.idempotencyKey !== null) {
       const first = await tx.selectFrom("jobs").selectAll().where("idempotency_key", "=", input.idempotencyKey)
         .executeTakeFirst();
@@ -110,7 +124,7 @@ function insertJob(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
     const labels = jobLabels(input, jobId);
     if (labels.length > 0) await tx.insertInto("job_labels").values(labels).execute();
     return { job, existing: false };
-  });
+  }, { committed });
 }
 
 /**

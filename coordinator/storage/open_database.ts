@@ -5,9 +5,22 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
 import { syncSqliteWal } from "./transaction.ts";
+import { type CheckpointOptions, WalCheckpointer } from "./wal_checkpointer.ts";
 import type { Tables } from "./schema.ts";
 
 export type Db = Kysely<Tables>;
+
+export interface OpenOptions {
+  maxBytes?: number | null;
+  /** PostgreSQL: an idle connection of the pool failed (the pool replaces it). */
+  onIdleError?: (error: Error) => void;
+  /** SQLite: a checkpoint of the write-ahead log in the worker thread failed; commits checkpoint again. */
+  onCheckpointError?: (error: Error) => void;
+  /** SQLite: false only to measure what the fsync costs (benchmarks). */
+  fsync?: boolean;
+  /** SQLite: when the worker thread checkpoints (tests use small numbers); see WalCheckpointer. */
+  checkpoints?: Partial<CheckpointOptions>;
+}
 
 /**
  * Opens the database and brings its schema up to date: PostgreSQL for a
@@ -15,18 +28,10 @@ export type Db = Kysely<Tables>;
  * its log synced before any durable write is acknowledged so that it
  * survives a crash of the machine too, capped at `maxBytes` when given.
  */
-export async function openDatabase(
-  path: string,
-  options: {
-    maxBytes?: number | null;
-    onIdleError?: (error: Error) => void;
-    /** SQLite: false only to measure what the fsync costs (benchmarks). */
-    fsync?: boolean;
-  } = {},
-): Promise<Db> {
+export async function openDatabase(path: string, options: OpenOptions = {}): Promise<Db> {
   const db = isPostgresUrl(path)
     ? openPostgres(path, options.onIdleError ?? (() => {}))
-    : openSqlite(path, options.maxBytes ?? null, options.fsync ?? true);
+    : openSqlite(path, options);
   const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.destroy();
@@ -64,7 +69,8 @@ function openPostgres(url: string, onIdleError: (error: Error) => void): Db {
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }
 
-function openSqlite(path: string, maxBytes: number | null, fsync: boolean): Db {
+function openSqlite(path: string, options: OpenOptions): Db {
+  const maxBytes = options.maxBytes ?? null;
   const inMemory = path === ":memory:" || path === "";
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
@@ -80,8 +86,34 @@ function openSqlite(path: string, maxBytes: number | null, fsync: boolean): Db {
   }
   cacheStatements(sqlite, 256);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
-  syncSqliteWal(db, inMemory || !fsync ? null : `${sqlite.name}-wal`);
+  const checkpointer = inMemory
+    ? null
+    : checkpointInWorker(sqlite, options.onCheckpointError ?? (() => {}), options.checkpoints ?? {});
+  syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
   return db;
+}
+
+/**
+ * Moves the connection's WAL checkpoints to a worker thread (see
+ * WalCheckpointer). Should one fail, the connection checkpoints inside its
+ * commits again, as SQLite does by default, rather than let the log grow.
+ */
+function checkpointInWorker(
+  sqlite: SQLite.Database,
+  onError: (e: Error) => void,
+  options: Partial<CheckpointOptions>,
+): WalCheckpointer {
+  sqlite.pragma("wal_autocheckpoint = 0");
+  const checkpointer = new WalCheckpointer(sqlite.name, (error) => {
+    if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
+    onError(error);
+  }, options);
+  const close = sqlite.close.bind(sqlite);
+  sqlite.close = () => {
+    checkpointer.close();
+    return close();
+  };
+  return checkpointer;
 }
 
 /**

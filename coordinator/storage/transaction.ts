@@ -5,6 +5,7 @@ import { isPostgres } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
 import type { Tables } from "./schema.ts";
+import type { WalCheckpointer } from "./wal_checkpointer.ts";
 
 /** A connection inside a transaction. */
 export type Tx = Kysely<Tables>;
@@ -24,7 +25,7 @@ export function noChanges(): Changes {
   return { jobs: [], launchers: [] };
 }
 
-export interface TransactionOptions {
+export interface TransactionOptions<T = unknown> {
   /**
    * Whether the commit must reach the disk before the caller hears of it
    * (the default). A write that may be lost in a power failure without
@@ -37,15 +38,25 @@ export interface TransactionOptions {
    * PostgreSQL always commits durably.
    */
   durable?: boolean;
+  /**
+   * Called with the transaction's result the moment it commits, before the
+   * commit is durable (on SQLite the fsync follows; PostgreSQL's commit is
+   * durable already). For work that may act on a commit the disk may yet
+   * lose: handing a new job to a held poll, whose launcher starts nothing
+   * before its AcceptJob is durable, and the log is synced in order, so
+   * that AcceptJob's sync makes the job durable first.
+   */
+  committed?: (value: T) => void;
 }
 
 /**
  * Makes SQLite commits on `db` durable by syncing its write-ahead log
  * `walPath` (see {@link GroupCommit}); null for a database without one
- * (in memory) or, in benchmarks only, to measure without the fsync.
+ * (in memory) or, in benchmarks only, to measure without the fsync. The
+ * `checkpointer`, if any, checkpoints that log between commits.
  */
-export function syncSqliteWal(db: Db, walPath: string | null): void {
-  groups.set(db, new GroupCommit(db, walPath));
+export function syncSqliteWal(db: Db, walPath: string | null, checkpointer: WalCheckpointer | null): void {
+  groups.set(db, new GroupCommit(db, walPath, checkpointer));
 }
 
 /**
@@ -60,12 +71,15 @@ export function syncSqliteWal(db: Db, walPath: string | null): void {
  * only once the caller's writes are committed, or have failed and changed
  * nothing.
  */
-export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  if (isPostgres(db)) return postgresTransaction(db, fn);
+export function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: TransactionOptions<T> = {}): Promise<T> {
+  if (isPostgres(db)) {
+    const { committed } = options;
+    return committed ? postgresTransaction(db, fn).then((value) => (committed(value), value)) : postgresTransaction(db, fn);
+  }
   const group = groups.get(db);
   // Without its group commit a SQLite handle would commit without ever syncing: refuse.
   if (!group) throw new Error("a SQLite database must be opened with openDatabase (it sets up the group commit)");
-  return group.run(fn, options.durable ?? true);
+  return group.run(fn, options.durable ?? true, options.committed);
 }
 
 function postgresTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -87,6 +101,7 @@ const groups = new WeakMap<Db, GroupCommit>();
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
   durable: boolean;
+  committed: ((value: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -114,6 +129,10 @@ const maxGroup = 256;
  *   transaction commits as soon as nothing else is ready to join it (one
  *   turn of the event loop), so grouping costs no latency when idle.
  *
+ * - No commit checkpoints the log: a worker thread does, between commits
+ *   (see {@link WalCheckpointer}); when the log must start over, the next
+ *   group waits for that first.
+ *
  * The log file keeps its inode while the coordinator holds the database
  * open (SQLite deletes it only when the last connection closes), so one
  * descriptor serves the process's lifetime.
@@ -126,11 +145,21 @@ class GroupCommit {
   private syncing: Promise<void> | null = null;
   private nextSync: Promise<void> | null = null;
 
-  constructor(private readonly db: Db, private readonly walPath: string | null) {}
+  constructor(
+    private readonly db: Db,
+    private readonly walPath: string | null,
+    private readonly checkpointer: WalCheckpointer | null,
+  ) {}
 
-  run<T>(fn: (tx: Tx) => Promise<T>, durable: boolean): Promise<T> {
+  run<T>(fn: (tx: Tx) => Promise<T>, durable: boolean, committed?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, durable, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({
+        fn,
+        durable,
+        committed: committed as ((value: unknown) => void) | undefined,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.running) void this.drain();
     });
   }
@@ -139,11 +168,14 @@ class GroupCommit {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        if (this.checkpointer?.restartDue) await this.checkpointer.restart();
         const group = await this.db.connection().execute((conn) => this.commitGroup(conn)).catch((error: unknown) => {
           // Only the connection itself failing gets here (commitGroup settles its members); keep no one waiting.
           for (const p of this.queue.splice(0)) p.reject(error);
           return [];
         });
+        if (group.length > 0) this.checkpointer?.committed();
+        for (const g of group) g.pending.committed?.(g.value);
         const durable = group.filter((g) => g.pending.durable);
         for (const g of group) if (!g.pending.durable) g.pending.resolve(g.value);
         if (durable.length === 0) continue;

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { launcherId } from "../../coordinator/ids.ts";
 import { claimStatement } from "../../coordinator/storage/claim_jobs.ts";
@@ -12,6 +13,8 @@ import { CreateJobRequestSchema } from "../../gen/tether/v1/job_service_pb.ts";
 import { defaults } from "../../coordinator/config.ts";
 import { createJobInput } from "../../coordinator/create_job_input.ts";
 import { createJob } from "../../coordinator/storage/create_job.ts";
+import { inTransaction } from "../../coordinator/storage/transaction.ts";
+import { WalCheckpointer } from "../../coordinator/storage/wal_checkpointer.ts";
 import { startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
@@ -152,5 +155,86 @@ describe("SQLite group commit", () => {
     raw.close();
     expect(params.map((p) => (JSON.parse(p) as { i: number }).i).sort((a, b) => a - b))
       .toEqual([0, ...Array.from({ length: 40 }, (_, i) => i + 1).filter((i) => i !== 18)]);
+  });
+});
+
+describe("transactions", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tether-tx-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("tell of a commit before the caller hears it is durable, and never of a failed one", async () => {
+    const db = await openDatabase(join(dir, "t.db"));
+    const heard: string[] = [];
+    const write = (id: string, fail: boolean) =>
+      inTransaction(db, async (tx) => {
+        await tx.insertInto("sessions").values({
+          id, name: null, executor: "echo", executor_session_id: null, launcher_id: null, hostname: null,
+          project_dir: "/tmp", state: 1, last_job_id: "job-x", result: null, create_time: 0, update_time: 0,
+        }).execute();
+        if (fail) throw new Error("no");
+        return id;
+      }, { committed: (value) => heard.push(`committed ${value}`) }).then((value) => heard.push(`durable ${value}`), () => heard.push(`failed ${id}`));
+    await Promise.all([write("a", false), write("b", true), write("c", false)]);
+    expect(heard).toEqual(["failed b", "committed a", "committed c", "durable a", "durable c"]);
+    const { rows } = await sql<{ id: string }>`SELECT id FROM sessions ORDER BY id`.execute(db);
+    expect(rows.map((r) => r.id)).toEqual(["a", "c"]);
+    await db.destroy();
+  });
+});
+
+describe("SQLite WAL checkpoints", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tether-checkpoint-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const frameBytes = 4096 + 24;
+  const job = (i: number) =>
+    createJobInput(create(CreateJobRequestSchema, { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i } }), defaults);
+
+  it("checkpoints in a worker thread, never in a commit, and starts the log over under sustained writes", async () => {
+    const path = join(dir, "t.db");
+    const restartFrames = 300;
+    const db = await openDatabase(path, { checkpoints: { intervalMs: 20, restartFrames } });
+    // The coordinator's connection never checkpoints inside a commit.
+    const { rows } = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db);
+    expect(rows[0]!.wal_autocheckpoint).toBe(0);
+    const dbBytes = statSync(path).size;
+    // Four writers that never pause for long: checkpoints beside them (one every 20 ms) seldom find the
+    // log fully copied, so it cannot start over on its own (it grew to about 5,000 frames here without
+    // the restart).
+    const count = 3000;
+    let next = 0;
+    let maxWal = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < count) {
+        await createJob(db, job(next++), Date.now());
+        maxWal = Math.max(maxWal, statSync(`${path}-wal`).size);
+      }
+    }));
+    // Pages reached the database file: only a checkpoint writes there.
+    expect(statSync(path).size).toBeGreaterThan(dbBytes);
+    // The writes waited for a checkpoint that started the log over: a few hundred frames past the mark.
+    expect(maxWal).toBeLessThan(4 * restartFrames * frameBytes);
+    await db.destroy();
+    const raw = new SQLite(path, { readonly: true });
+    expect(raw.prepare("SELECT count(*) FROM jobs").pluck().get()).toBe(count);
+    raw.close();
+  });
+
+  it("stops, and says so once, when the worker cannot checkpoint", async () => {
+    const failures: Error[] = [];
+    const checkpointer = new WalCheckpointer(join(dir, "missing.db"), (e) => failures.push(e), { intervalMs: 0 });
+    checkpointer.committed();
+    await vi.waitFor(() => expect(failures).toHaveLength(1));
+    expect(String(failures[0])).toMatch(/unable to open database file|does not exist/);
+    checkpointer.committed();
+    expect(checkpointer.restartDue).toBe(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(failures).toHaveLength(1);
   });
 });
