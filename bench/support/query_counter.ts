@@ -5,8 +5,8 @@
 // included). On SIGUSR2 it prints the counts to stderr as one JSON line. The coordinator
 // itself knows nothing of it. It also adds up the time spent in each statement (for SQLite, where
 // statements are synchronous, time the event loop was blocked; for PostgreSQL, round-trip time).
-import SQLite from "better-sqlite3";
 import pg from "pg";
+import { watchSqliteStatements } from "../../tools/sqlite_statements.ts";
 
 const counts = new Map<string, { n: number; ms: number }>();
 let total = 0;
@@ -22,27 +22,7 @@ function count(text: unknown, ms = 0): void {
 }
 
 if (process.env.TETHER_BENCH_COUNT_QUERIES === "1") {
-  const prepare = SQLite.prototype.prepare;
-  let patched = false;
-  SQLite.prototype.prepare = function (this: SQLite.Database, source: string) {
-    const statement = prepare.call(this, source) as SQLite.Statement;
-    if (!patched) {
-      patched = true;
-      const proto = Object.getPrototypeOf(statement) as Record<string, (...args: unknown[]) => unknown>;
-      for (const method of ["run", "get", "all", "iterate"]) {
-        const original = proto[method]!;
-        proto[method] = function (this: { source: string }, ...args: unknown[]) {
-          const start = process.hrtime.bigint();
-          try {
-            return original.apply(this, args);
-          } finally {
-            count(this.source, Number(process.hrtime.bigint() - start) / 1e6);
-          }
-        };
-      }
-    }
-    return statement;
-  } as typeof prepare;
+  watchSqliteStatements(count);
 
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {

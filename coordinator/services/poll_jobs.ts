@@ -14,6 +14,7 @@ import { claimJobs } from "../storage/claim_jobs.ts";
 import { heldOffersAndCancels, jobsToStop, releaseOffers } from "../storage/offers.ts";
 import type { JobRow, LauncherRow } from "../storage/rows.ts";
 import { executorSessionIds } from "../storage/sessions.ts";
+import { inTransaction } from "../storage/transaction.ts";
 import { launcherTraits } from "../storage/traits.ts";
 import { offerToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
@@ -70,7 +71,8 @@ export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: Handle
       // offers: only a client polling twice at once would, and the offers then expire back to the queue.)
       if (offers.length > 0) engine.offered();
       if (ctx.signal.aborted) {
-        await engine.publish({ jobs: await releaseOffers(engine.db, offers, engine.now()), launchers: [] });
+        const released = await inTransaction(engine.db, (tx) => releaseOffers(tx, offers, engine.now()), { durable: false });
+        await engine.publish({ jobs: released, launchers: [] });
         throw new ConnectError("the client went away; nothing was claimed for it", Code.Canceled);
       }
       // A claim that found less than it could take leaves nothing claimable that this launcher matches:

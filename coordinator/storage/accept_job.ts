@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
 import { sessionStateFor } from "../job_rules.ts";
 import { checkFencing } from "./check_fencing.ts";
@@ -37,26 +37,14 @@ export async function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{
     }
     checkFencing(job, p.launcherId, p.fencingToken, [JobState.OFFERED]);
     const running = await tx.updateTable("jobs").set({
-      state: JobState.RUNNING,
+      ...attemptStart(now),
       attempt: job.attempt + 1,
-      offer_poll_id: null,
       deadline_at: job.timeout_ms === null ? null : now + job.timeout_ms,
-      start_time: now,
-      update_time: now,
-      exit_code: null,
-      error: "",
-      failure_reason: 0,
     }).where("id", "=", job.id).returningAll().executeTakeFirstOrThrow();
     if (job.session_id !== null) {
       const startOver = job.type === JobType.START_SESSION ? { executor_session_id: null } : {};
-      await tx.updateTable("sessions").set({
-        ...startOver,
-        state: sessionStateFor(JobState.RUNNING),
-        launcher_id: p.launcherId,
-        hostname: p.hostname,
-        last_job_id: job.id,
-        update_time: now,
-      }).where("id", "=", job.session_id).execute();
+      await tx.updateTable("sessions").set({ ...startOver, ...sessionTurn(p, now), last_job_id: job.id })
+        .where("id", "=", job.session_id).execute();
     }
     return { job: running, changed: true };
   });
@@ -75,16 +63,10 @@ async function startOffered(db: Db, p: AcceptParams, now: number): Promise<JobRo
   return await db
     .with("running", (qb) =>
       qb.updateTable("jobs").set({
-        state: JobState.RUNNING,
+        ...attemptStart(now),
         attempt: (eb) => eb("attempt", "+", 1),
-        offer_poll_id: null,
         // NULL without a timeout.
         deadline_at: sql<number | null>`${now}::bigint + timeout_ms`,
-        start_time: now,
-        update_time: now,
-        exit_code: null,
-        error: "",
-        failure_reason: 0,
       }).where("id", "=", p.jobId).where("state", "=", JobState.OFFERED).where("launcher_id", "=", p.launcherId)
         .where(sql<string>`epoch::text`, "=", p.fencingToken).returningAll())
     .with("session", (qb) =>
@@ -92,11 +74,26 @@ async function startOffered(db: Db, p: AcceptParams, now: number): Promise<JobRo
         // A new session's first turn starts over; a resumed one keeps the executor's session id.
         executor_session_id: eb.case().when("running.type", "=", JobType.START_SESSION).then(null)
           .else(eb.ref("sessions.executor_session_id")).end(),
-        state: sessionStateFor(JobState.RUNNING),
-        launcher_id: p.launcherId,
-        hostname: p.hostname,
+        ...sessionTurn(p, now),
         last_job_id: eb.ref("running.id"),
-        update_time: now,
       })).whereRef("sessions.id", "=", "running.session_id").returning("sessions.id"))
     .selectFrom("running").selectAll().executeTakeFirst();
+}
+
+/** What every accepted attempt writes on its job, beside its attempt number and deadline. */
+function attemptStart(now: number) {
+  return {
+    state: JobState.RUNNING,
+    offer_poll_id: null,
+    start_time: now,
+    update_time: now,
+    exit_code: null,
+    error: "",
+    failure_reason: FailureReason.UNSPECIFIED,
+  } as const;
+}
+
+/** What every accepted attempt writes on its session, beside the job it runs. */
+function sessionTurn(p: AcceptParams, now: number) {
+  return { state: sessionStateFor(JobState.RUNNING), launcher_id: p.launcherId, hostname: p.hostname, update_time: now };
 }

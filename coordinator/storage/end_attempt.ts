@@ -56,26 +56,45 @@ export async function endAttempt(
     isRetryable(reason, job.retry_job_failures === 1) && job.attempt < job.max_attempts;
   const next = retry ? JobState.RETRY_WAIT : state;
   assertTransition(job.id, job.state, next);
+  const retryAt = retry ? now + retryBackoffMs(job.attempt, policy.retryBackoffMs, policy.retryBackoffMaxMs) : null;
   const ended = await tx.updateTable("jobs").set({
-    state: next,
+    ...attemptEnd(next, { ...outcome, state, reason, error }, now, retryAt),
     epoch: policy.revoke ? job.epoch + 1 : job.epoch,
-    failure_reason: state === JobState.SUCCEEDED ? FailureReason.UNSPECIFIED : reason,
-    error,
+  }).where("id", "=", job.id).returningAll().executeTakeFirstOrThrow();
+  if (job.session_id !== null) {
+    await tx.updateTable("sessions").set(sessionTurnEnd(next, outcome, now))
+      .where("id", "=", job.session_id).where("last_job_id", "=", job.id).execute();
+  }
+  return ended;
+}
+
+/**
+ * What an ended attempt writes on its job, `next` being the job's new
+ * state (RETRY_WAIT until `retryAt`, or how it ended). A report without a
+ * result keeps the result already stored. PostgreSQL's one-statement
+ * FinishJob writes the same (finish_job.ts).
+ */
+export function attemptEnd(next: JobState, outcome: AttemptOutcome, now: number, retryAt: number | null) {
+  return {
+    state: next,
+    failure_reason: outcome.state === JobState.SUCCEEDED ? FailureReason.UNSPECIFIED : outcome.reason,
+    error: outcome.error,
     exit_code: outcome.exitCode,
-    result: outcome.result === null ? job.result : JSON.stringify(outcome.result),
-    deadline_at: retry ? now + retryBackoffMs(job.attempt, policy.retryBackoffMs, policy.retryBackoffMaxMs) : null,
+    ...(outcome.result === null ? {} : { result: JSON.stringify(outcome.result) }),
+    deadline_at: retryAt,
     stop_reason: null,
     offer_poll_id: null,
     update_time: now,
-    finish_time: retry ? null : now,
-  }).where("id", "=", job.id).returningAll().executeTakeFirstOrThrow();
-  if (job.session_id !== null) {
-    await tx.updateTable("sessions").set({
-      state: sessionStateFor(next),
-      ...(outcome.result === null ? {} : { result: JSON.stringify(outcome.result) }),
-      ...(outcome.executorSessionId ? { executor_session_id: outcome.executorSessionId } : {}),
-      update_time: now,
-    }).where("id", "=", job.session_id).where("last_job_id", "=", job.id).execute();
-  }
-  return ended;
+    finish_time: retryAt === null ? now : null,
+  };
+}
+
+/** What an ended attempt writes on its session, when the job is the session's latest turn. */
+export function sessionTurnEnd(next: JobState, outcome: AttemptOutcome, now: number) {
+  return {
+    state: sessionStateFor(next),
+    ...(outcome.result === null ? {} : { result: JSON.stringify(outcome.result) }),
+    ...(outcome.executorSessionId ? { executor_session_id: outcome.executorSessionId } : {}),
+    update_time: now,
+  };
 }

@@ -1,10 +1,9 @@
 import { sql } from "kysely";
-import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
-import { sessionStateFor } from "../job_rules.ts";
 import { checkFencing } from "./check_fencing.ts";
 import { isPostgres } from "./dialect.ts";
-import { type AttemptOutcome, endAttempt, type RetryPolicy } from "./end_attempt.ts";
+import { type AttemptOutcome, attemptEnd, endAttempt, type RetryPolicy, sessionTurnEnd } from "./end_attempt.ts";
 import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./open_database.ts";
 import type { JobRow } from "./rows.ts";
@@ -67,40 +66,21 @@ function isSameReport(job: JobRow, p: FinishParams): boolean {
  * The usual report, a running attempt that succeeded, on PostgreSQL in one
  * statement (one round trip, where the transaction above takes four): what
  * endAttempt writes for it, only if this launcher holds the attempt under
- * this token, the job is RUNNING and, when given, the event offset matches.
+ * this token, the job is RUNNING and, when given, the event offset matches
+ * (the values come from end_attempt.ts, as the transaction's do).
  * The UPDATE re-checks that on the row as it is when it locks it. Anything
  * else (a repeated report, a stale token, a cancel under way) returns
  * nothing and takes the transaction, which decides or says what is wrong.
  */
 async function succeedRunning(db: Db, p: FinishParams, now: number): Promise<JobRow | undefined> {
-  const result = p.outcome.result === null ? null : JSON.stringify(p.outcome.result);
   let ending = db.updateTable("jobs").where("id", "=", p.jobId).where("state", "=", JobState.RUNNING)
     .where("launcher_id", "=", p.launcherId).where(sql<string>`epoch::text`, "=", p.fencingToken);
   if (p.nextEventOffset !== null) ending = ending.where("next_event_offset", "=", p.nextEventOffset);
   return await db
-    .with("ended", () =>
-      ending.set((eb) => ({
-        state: JobState.SUCCEEDED,
-        failure_reason: FailureReason.UNSPECIFIED,
-        error: p.outcome.error,
-        exit_code: p.outcome.exitCode,
-        result: eb.fn.coalesce(sql<string | null>`${result}::text`, eb.ref("result")),
-        deadline_at: null,
-        stop_reason: null,
-        offer_poll_id: null,
-        update_time: now,
-        finish_time: now,
-      })).returningAll())
+    .with("ended", () => ending.set(attemptEnd(JobState.SUCCEEDED, p.outcome, now, null)).returningAll())
     .with("session", (qb) =>
-      qb.updateTable("sessions").from("ended").set((eb) => ({
-        state: sessionStateFor(JobState.SUCCEEDED),
-        result: eb.fn.coalesce(sql<string | null>`${result}::text`, eb.ref("sessions.result")),
-        executor_session_id: eb.fn.coalesce(
-          sql<string | null>`${p.outcome.executorSessionId || null}::text`,
-          eb.ref("sessions.executor_session_id"),
-        ),
-        update_time: now,
-      })).whereRef("sessions.id", "=", "ended.session_id").whereRef("sessions.last_job_id", "=", "ended.id")
+      qb.updateTable("sessions").from("ended").set(sessionTurnEnd(JobState.SUCCEEDED, p.outcome, now))
+        .whereRef("sessions.id", "=", "ended.session_id").whereRef("sessions.last_job_id", "=", "ended.id")
         .returning("sessions.id"))
     .selectFrom("ended").selectAll().executeTakeFirst();
 }

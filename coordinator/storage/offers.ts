@@ -21,14 +21,14 @@ export function heldOffersAndCancels(db: Db, launcherId: string): Promise<JobRow
  * the jobs that moved.
  */
 export async function releaseOffers(
-  db: Db | Tx,
+  tx: Tx,
   offers: readonly { id: string; epoch: number; match_timeout_ms: number }[],
   now: number,
   why?: { reason: FailureReason; error: string },
 ): Promise<JobRow[]> {
   const released: JobRow[] = [];
   for (const offer of offers) {
-    const row = await db.updateTable("jobs").set({
+    const row = await tx.updateTable("jobs").set({
       state: JobState.QUEUED,
       offer_poll_id: null,
       deadline_at: now + offer.match_timeout_ms,

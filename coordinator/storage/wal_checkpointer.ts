@@ -12,6 +12,9 @@ export interface CheckpointOptions {
   restartFrames: number;
 }
 
+/** How long a checkpoint may take before the checkpointer gives up on its thread. */
+const answerMs = 30_000;
+
 const defaultOptions: CheckpointOptions = { intervalMs: 250, restartFrames: 8000 };
 
 /** What the worker answers for each checkpoint: SQLite's (busy, log, checkpointed). */
@@ -40,7 +43,9 @@ parentPort.on("message", (mode) => {
   try {
     if (!db) {
       db = new Database(workerData.path, { fileMustExist: true });
-      db.pragma("busy_timeout = 5000");
+      // Only a RESTART waits (PASSIVE never does): briefly, for a write on the coordinator's connection
+      // outside the group commit, which would otherwise wait for this checkpoint while holding it up.
+      db.pragma("busy_timeout = 250");
       db.pragma("wal_autocheckpoint = 0");
     }
     const [row] = db.pragma("wal_checkpoint(" + mode + ")");
@@ -129,7 +134,13 @@ export class WalCheckpointer {
 
   private checkpoint(mode: "PASSIVE" | "RESTART"): Promise<Checkpointed> {
     const running = new Promise<Checkpointed>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      // Writes may be waiting for this answer: a thread that never gives it must not hold them forever.
+      const timer = setTimeout(() => reject(new Error(`the checkpoint thread did not answer in ${answerMs / 1000} s`)), answerMs);
+      timer.unref();
+      this.waiting.push({
+        resolve: (c) => (clearTimeout(timer), resolve(c)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       this.started().postMessage(mode);
     }).finally(() => {
       if (this.running === running) this.running = null;
@@ -154,6 +165,9 @@ export class WalCheckpointer {
       const message = (thrown as { message?: unknown } | null)?.message;
       const error = new Error(`the checkpoint thread failed: ${typeof message === "string" ? message : String(thrown)}`);
       for (const w of this.waiting.splice(0)) w.reject(error);
+    });
+    worker.on("exit", (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`the checkpoint thread exited (${code})`));
     });
     return this.worker = worker;
   }
