@@ -56,6 +56,7 @@ export class Engine {
         this.timer.arm(earliestLease);
         await this.publish(changes);
       },
+      jobChangeCount: () => (this.feed === null ? this.jobChanges : null),
       onError: (e) => log.error("cannot renew leases", { error: errorText(e) }),
     });
   }

@@ -1,4 +1,4 @@
-import { endOrphans, findOrphans, renewLeases } from "./storage/heartbeat.ts";
+import { endOrphans, findOrphans, heldAttempts, renewLeases } from "./storage/heartbeat.ts";
 import type { Changes } from "./storage/transaction.ts";
 import type { Db } from "./storage/open_database.ts";
 import type { RetryPolicy } from "./storage/end_attempt.ts";
@@ -11,6 +11,11 @@ export interface LeaseKeeperOptions {
   policy: RetryPolicy;
   /** Acts on what a flush changed (orphaned attempts) and on the earliest lease written. */
   publish(changes: Changes, earliestLease: number): Promise<void>;
+  /**
+   * A count that moves whenever any job changes (see Engine.jobChangeCount),
+   * or null where changes are not all seen (several coordinators).
+   */
+  jobChangeCount(): number | null;
   onError(error: unknown): void;
 }
 
@@ -21,7 +26,8 @@ export interface LeaseKeeperOptions {
  * all the leases noted, and one more reads the attempts those launchers
  * hold, to end the ones they no longer run (as a heartbeat would). With a
  * thousand idle launchers that is two statements per flush instead of two
- * per heartbeat.
+ * per heartbeat. A launcher found holding nothing is not looked up again
+ * while no job changes (on a single coordinator, which sees every change).
  *
  * A lease written by a flush runs from the oldest heartbeat in it, so it is
  * never longer than the design's lease after the launcher's heartbeat. The
@@ -34,6 +40,9 @@ export class LeaseKeeper {
   private beats = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  /** Launchers found holding no attempt, when the job change count stood at `clearAt`. */
+  private clear = new Set<string>();
+  private clearAt: number | null = null;
   readonly flushMs: number;
 
   constructor(private readonly db: Db, private readonly options: LeaseKeeperOptions) {
@@ -52,6 +61,7 @@ export class LeaseKeeper {
   /** Forgets a launcher's noted heartbeat: it registered again, lapsed or left. */
   forget(launcherId: string): void {
     this.beats.delete(launcherId);
+    this.clear.delete(launcherId);
   }
 
   private async flush(): Promise<void> {
@@ -60,7 +70,18 @@ export class LeaseKeeper {
     this.beats = new Map();
     const oldest = [...beats.values()].reduce((min, at) => Math.min(min, at), Infinity);
     const lease = oldest + this.options.leaseMs;
-    const held = await renewLeases(this.db, [...beats.keys()], lease);
+    const ids = [...beats.keys()];
+    await renewLeases(this.db, ids, lease);
+    // A job changed since the launchers were found holding nothing: look again.
+    const at = this.options.jobChangeCount();
+    if (at === null || at !== this.clearAt) this.clear = new Set();
+    const unknown = ids.filter((id) => !this.clear.has(id));
+    const held = unknown.length > 0 ? await heldAttempts(this.db, unknown) : [];
+    if (at !== null) {
+      const holding = new Set(held.map((h) => h.launcher_id));
+      for (const id of unknown) if (!holding.has(id)) this.clear.add(id);
+      this.clearAt = at;
+    }
     const now = Date.now();
     // These launchers said they run nothing: every attempt they hold past the grace is an orphan.
     const orphans = findOrphans(held, [], this.options.orphanGraceMs, now);

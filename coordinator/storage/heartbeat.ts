@@ -100,24 +100,31 @@ export async function endOrphans(db: Db, orphans: readonly HeldAttempt[], policy
 }
 
 /** Ids per statement, well under SQLite's and PostgreSQL's parameter limits. */
-const idsPerStatement = 500;
+const idsPerStatement = 1000;
 
 /**
- * Renews the leases of launchers that heartbeat (one statement for many):
- * those still live get `expiresAt` unless they already hold a later one.
- * Returns the attempts the renewed launchers hold, running or cancelling,
- * for the orphan check.
+ * Renews the leases of launchers that heartbeat, in one transaction of one
+ * statement per thousand launchers: those still live get `expiresAt`
+ * unless they already hold a later one.
  */
-export async function renewLeases(db: Db, ids: readonly string[], expiresAt: number): Promise<HeldAttempt[]> {
+export async function renewLeases(db: Db, ids: readonly string[], expiresAt: number): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    for (let i = 0; i < ids.length; i += idsPerStatement) {
+      await tx.updateTable("launchers").set({ lease_expires_at: expiresAt })
+        .where("id", "in", ids.slice(i, i + idsPerStatement))
+        .where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
+        .where("lease_expires_at", "<", expiresAt).execute();
+    }
+  }, { durable: false });
+}
+
+/** The attempts the launchers hold, running or cancelling, for the orphan check. */
+export async function heldAttempts(db: Db, ids: readonly string[]): Promise<HeldAttempt[]> {
   const held: HeldAttempt[] = [];
   for (let i = 0; i < ids.length; i += idsPerStatement) {
-    const chunk = ids.slice(i, i + idsPerStatement);
-    await inTransaction(db, (tx) =>
-      tx.updateTable("launchers").set({ lease_expires_at: expiresAt })
-        .where("id", "in", chunk).where("state", "in", [LauncherState.ONLINE, LauncherState.DRAINING])
-        .where("lease_expires_at", "<", expiresAt).execute(), { durable: false });
     held.push(...await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
-      .where("launcher_id", "in", chunk).where("state", "in", [JobState.RUNNING, JobState.CANCELLING]).execute());
+      .where("launcher_id", "in", ids.slice(i, i + idsPerStatement))
+      .where("state", "in", [JobState.RUNNING, JobState.CANCELLING]).execute());
   }
   return held;
 }

@@ -124,8 +124,10 @@ const maxGroup = 256;
  *   it covers every frame committed before it began; syncs that are asked
  *   for while one runs share the next one.
  * - Transactions queued while another runs go into the same SQLite
- *   transaction, each under its own savepoint (a failure rolls back that
- *   one alone and reaches its caller at once), and commit together. A lone
+ *   transaction, each after the first under its own savepoint (a failure
+ *   rolls back that one alone and reaches its caller at once; a failing
+ *   first one rolls back the transaction, which held nothing else, and the
+ *   rest begin another), and commit together. A lone
  *   transaction commits as soon as nothing else is ready to join it (one
  *   turn of the event loop), so grouping costs no latency when idle.
  *
@@ -235,11 +237,18 @@ class GroupCommit {
         if (this.queue.length === 0) await new Promise<void>((r) => setImmediate(r));
         if (this.queue.length === 0) break;
         current = this.queue.shift()!;
-        await sql`SAVEPOINT one`.execute(conn);
+        // The first needs no savepoint: should it fail, the transaction holds nothing else to keep.
+        const first = group.length === 0;
+        if (!first) await sql`SAVEPOINT one`.execute(conn);
         let value: unknown;
         try {
           value = await current.fn(conn);
         } catch (error) {
+          if (first) {
+            await sql`ROLLBACK`.execute(conn).catch(() => {});
+            current.reject(error);
+            return [];
+          }
           // SQLite may have rolled back the whole transaction (a full disk): then the group fails with it.
           await sql`ROLLBACK TO one`.execute(conn).then(() => sql`RELEASE one`.execute(conn)).catch(() => {
             throw error;
@@ -248,7 +257,7 @@ class GroupCommit {
           current = null;
           continue;
         }
-        await sql`RELEASE one`.execute(conn);
+        if (!first) await sql`RELEASE one`.execute(conn);
         group.push({ pending: current, value });
         current = null;
       }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
@@ -55,6 +55,30 @@ describe("idle launchers", () => {
     const { launchers: rows } = await t.launchers.listLaunchers({});
     expect(rows.filter((r) => launchers.some((l) => l.id === r.id)).map((r) => r.state))
       .toEqual(launchers.map(() => LauncherState.ONLINE));
+  });
+
+  it("looks up an idle launcher's attempts once while no job changes, and again once one does", async () => {
+    // Heartbeats every 50 ms, flushes every 50 ms; orphans past a 100 ms grace.
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000 });
+    const l = await LauncherDriver.register(t);
+    const beat = async (ms: number) => {
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        await l.heartbeat([]);
+        await sleep(20);
+      }
+    };
+    const lookups = /from "jobs" where "launcher_id" in/;
+    const before = statements?.count(lookups);
+    await beat(600);
+    if (statements) expect(statements.count(lookups) - before!).toBe(1);
+    // The launcher takes a job (a change), then says it runs nothing: the attempt is an orphan, and ends.
+    await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    await beat(600);
+    const { job } = await t.jobs.getJob({ id: offer.job!.id });
+    expect(job!.state).not.toBe(JobState.RUNNING);
+    expect(job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
   });
 
   it("keeps idle launchers' leases alive through batched renewals and lapses the silent one", async () => {

@@ -179,8 +179,12 @@ describe("transactions", () => {
       }, { committed: (value) => heard.push(`committed ${value}`) }).then((value) => heard.push(`durable ${value}`), () => heard.push(`failed ${id}`));
     await Promise.all([write("a", false), write("b", true), write("c", false)]);
     expect(heard).toEqual(["failed b", "committed a", "committed c", "durable a", "durable c"]);
+    // The first of a group fails: the others commit without it.
+    heard.length = 0;
+    await Promise.all([write("d", true), write("e", false), write("f", false)]);
+    expect(heard).toEqual(["failed d", "committed e", "committed f", "durable e", "durable f"]);
     const { rows } = await sql<{ id: string }>`SELECT id FROM sessions ORDER BY id`.execute(db);
-    expect(rows.map((r) => r.id)).toEqual(["a", "c"]);
+    expect(rows.map((r) => r.id)).toEqual(["a", "c", "e", "f"]);
     await db.destroy();
   });
 });
