@@ -82,7 +82,7 @@ async function measure(calls: Calls, run: string): Promise<number[]> {
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let stop = false;
-  const ids = await Promise.all(Array.from({ length: pollers }, (_, i) => calls.register(`${run}-${i}`)));
+  const ids = await Promise.all(Array.from({ length: pollers }, (_, i) => calls.register(`${run.replace(":", "-")}-${i}`)));
   let failure: unknown = null;
   for (const id of ids) {
     void (async () => {
