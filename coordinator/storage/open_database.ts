@@ -89,7 +89,13 @@ function openSqlite(path: string, options: OpenOptions): Db {
   const checkpointer = inMemory
     ? null
     : checkpointInWorker(sqlite, options.onCheckpointError ?? (() => {}), options.checkpoints ?? {});
-  syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
+  const closeWal = syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
+  const close = sqlite.close.bind(sqlite);
+  sqlite.close = () => {
+    checkpointer?.close();
+    closeWal();
+    return close();
+  };
   return db;
 }
 
@@ -108,11 +114,6 @@ function checkpointInWorker(
     if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
     onError(error);
   }, options);
-  const close = sqlite.close.bind(sqlite);
-  sqlite.close = () => {
-    checkpointer.close();
-    return close();
-  };
   return checkpointer;
 }
 

@@ -53,10 +53,13 @@ export interface TransactionOptions<T = unknown> {
  * Makes SQLite commits on `db` durable by syncing its write-ahead log
  * `walPath` (see {@link GroupCommit}); null for a database without one
  * (in memory) or, in benchmarks only, to measure without the fsync. The
- * `checkpointer`, if any, checkpoints that log between commits.
+ * `checkpointer`, if any, checkpoints that log between commits. Returns
+ * what to call when the database closes.
  */
-export function syncSqliteWal(db: Db, walPath: string | null, checkpointer: WalCheckpointer | null): void {
-  groups.set(db, new GroupCommit(db, walPath, checkpointer));
+export function syncSqliteWal(db: Db, walPath: string | null, checkpointer: WalCheckpointer | null): () => void {
+  const group = new GroupCommit(db, walPath, checkpointer);
+  groups.set(db, group);
+  return () => group.close();
 }
 
 /**
@@ -189,6 +192,13 @@ class GroupCommit {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Closes the log's descriptor, once any fdatasync on it is done. */
+  close(): void {
+    const wal = this.wal;
+    this.wal = null;
+    void wal?.then((handle) => handle.close()).catch(() => {});
   }
 
   /** Makes every frame committed so far durable: one fdatasync, or the next one if one is running. */
