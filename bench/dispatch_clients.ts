@@ -118,10 +118,13 @@ async function measure(calls: Calls, run: string): Promise<number[]> {
 console.log(`dispatch latency, ms, ${rate} jobs/s for ${seconds} s, ${pollers} launchers (a fresh coordinator for each client)`);
 for (const [name, calls] of [["node:http", rawCalls], ["connect-node", connectCalls]] as const) {
   const server = await startTetherServer({ countQueries: false });
-  const d = distribution(await measure(calls(server.url), name));
-  const ms = (v: number) => v.toFixed(2).padStart(7);
-  console.log(`${name.padEnd(12)}  n ${d.n}  p50 ${ms(d.p50)}  p90 ${ms(d.p90)}  p99 ${ms(d.p99)}  max ${ms(d.max)}`);
-  await server.stop();
+  try {
+    const d = distribution(await measure(calls(server.url), name));
+    const ms = (v: number) => v.toFixed(2).padStart(7);
+    console.log(`${name.padEnd(12)}  n ${d.n}  p50 ${ms(d.p50)}  p90 ${ms(d.p90)}  p99 ${ms(d.p99)}  max ${ms(d.max)}`);
+  } finally {
+    await server.stop();
+  }
 }
 console.log(`reproduce: node --import tsx bench/dispatch_clients.ts ${rate} ${seconds}`);
 process.exit(0);
