@@ -43,6 +43,7 @@ export class LeaseKeeper {
   /** Launchers found holding no attempt, when the job change count stood at `clearAt`. */
   private clear = new Set<string>();
   private clearAt: number | null = null;
+  private clearSince = 0;
   readonly flushMs: number;
 
   constructor(private readonly db: Db, private readonly options: LeaseKeeperOptions) {
@@ -72,9 +73,14 @@ export class LeaseKeeper {
     const lease = oldest + this.options.leaseMs;
     const ids = [...beats.keys()];
     await renewLeases(this.db, ids, lease);
-    // A job changed since the launchers were found holding nothing: look again.
+    // A job changed since the launchers were found holding nothing: look again. And at least once a
+    // lease in any case, should a change ever go unpublished (a commit whose sync failed).
     const at = this.options.jobChangeCount();
-    if (at === null || at !== this.clearAt) this.clear = new Set();
+    const now = Date.now();
+    if (at === null || at !== this.clearAt || now - this.clearSince > this.options.leaseMs) {
+      this.clear = new Set();
+      this.clearSince = now;
+    }
     const unknown = ids.filter((id) => !this.clear.has(id));
     const held = unknown.length > 0 ? await heldAttempts(this.db, unknown) : [];
     if (at !== null) {
@@ -82,7 +88,6 @@ export class LeaseKeeper {
       for (const id of unknown) if (!holding.has(id)) this.clear.add(id);
       this.clearAt = at;
     }
-    const now = Date.now();
     // These launchers said they run nothing: every attempt they hold past the grace is an orphan.
     const orphans = findOrphans(held, [], this.options.orphanGraceMs, now);
     const orphaned = await endOrphans(this.db, orphans, this.options.policy, now);

@@ -23,16 +23,14 @@ export function jobService(engine: Engine): ServiceImpl<typeof JobService> {
       // A held poll is handed the job once it is committed, while the commit is made durable: the
       // launcher starts nothing before its AcceptJob, which is durable only after the job is.
       let published: Promise<void> | undefined;
-      try {
-        const { job, existing } = await createJob(db, input, engine.now(), (created) => {
-          if (!created.existing) published = engine.publish({ jobs: [created.job], launchers: [] });
-        });
-        await published;
-        return { job: jobToProto(job), existing };
-      } finally {
-        // A create that failed after its commit (the sync) answers with that failure, not the publish's.
-        published?.catch(() => {});
-      }
+      const { job, existing } = await createJob(db, input, engine.now(), (created) => {
+        if (created.existing) return;
+        published = engine.publish({ jobs: [created.job], launchers: [] });
+        // Awaited below once the commit is durable; a create whose sync fails answers with that failure.
+        published.catch(() => {});
+      });
+      await published;
+      return { job: jobToProto(job), existing };
     },
 
     async getJob(req) {

@@ -90,11 +90,18 @@ function openSqlite(path: string, options: OpenOptions): Db {
     ? null
     : checkpointInWorker(sqlite, options.onCheckpointError ?? (() => {}), options.checkpoints ?? {});
   const closeWal = syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
+  let checkpointsEnded: Promise<void> = Promise.resolve();
   const close = sqlite.close.bind(sqlite);
   sqlite.close = () => {
-    checkpointer?.close();
+    checkpointsEnded = checkpointer?.close() ?? checkpointsEnded;
     closeWal();
     return close();
+  };
+  // destroy() resolves once the checkpoint thread has let go of the files too.
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    await checkpointsEnded;
   };
   return db;
 }

@@ -101,6 +101,17 @@ function postgresTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> 
 
 const groups = new WeakMap<Db, GroupCommit>();
 
+/** Calls a committed transaction's `committed` hook; a hook that throws fails its caller, as a failed sync would. */
+function tellCommitted(pending: Pending, value: unknown): boolean {
+  try {
+    pending.committed?.(value);
+    return true;
+  } catch (error) {
+    pending.reject(error);
+    return false;
+  }
+}
+
 interface Pending {
   fn: (tx: Tx) => Promise<unknown>;
   durable: boolean;
@@ -149,6 +160,7 @@ class GroupCommit {
   /** The fdatasync in progress, and the one that follows it, shared by all who ask meanwhile. */
   private syncing: Promise<void> | null = null;
   private nextSync: Promise<void> | null = null;
+  private closed = false;
 
   constructor(
     private readonly db: Db,
@@ -180,9 +192,9 @@ class GroupCommit {
           return [];
         });
         if (group.length > 0) this.checkpointer?.committed();
-        for (const g of group) g.pending.committed?.(g.value);
-        const durable = group.filter((g) => g.pending.durable);
-        for (const g of group) if (!g.pending.durable) g.pending.resolve(g.value);
+        const told = group.filter((g) => tellCommitted(g.pending, g.value));
+        const durable = told.filter((g) => g.pending.durable);
+        for (const g of told) if (!g.pending.durable) g.pending.resolve(g.value);
         if (durable.length === 0) continue;
         this.sync().then(
           () => durable.forEach((g) => g.pending.resolve(g.value)),
@@ -194,11 +206,13 @@ class GroupCommit {
     }
   }
 
-  /** Closes the log's descriptor, once any fdatasync on it is done. */
+  /** Closes the log's descriptor once the fdatasyncs under way or asked for are done. */
   close(): void {
-    const wal = this.wal;
-    this.wal = null;
-    void wal?.then((handle) => handle.close()).catch(() => {});
+    if (this.closed) return;
+    this.closed = true;
+    void Promise.allSettled([this.syncing, this.nextSync])
+      .then(() => this.wal?.then((handle) => handle.close()))
+      .catch(() => {});
   }
 
   /** Makes every frame committed so far durable: one fdatasync, or the next one if one is running. */
@@ -220,6 +234,8 @@ class GroupCommit {
   }
 
   private async datasync(): Promise<void> {
+    // Closed before the log was ever opened: SQLite may have deleted it, and nothing may reopen it.
+    if (this.closed && this.wal === null) throw new Error("the database was closed before its log was synced");
     this.wal ??= open(this.walPath!, "r").then(async (handle) => {
       // The log's directory entry must be durable too, once.
       const dir = await open(dirname(this.walPath!), "r");

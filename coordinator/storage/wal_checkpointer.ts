@@ -76,6 +76,7 @@ export class WalCheckpointer {
   private running: Promise<Checkpointed> | null = null;
   private mustRestart = false;
   private closed = false;
+  private exited = false;
   /** The answers awaited, in order: the worker runs one checkpoint at a time. */
   private readonly waiting: { resolve: (c: Checkpointed) => void; reject: (e: Error) => void }[] = [];
 
@@ -115,24 +116,36 @@ export class WalCheckpointer {
   async restart(): Promise<void> {
     this.mustRestart = false;
     await this.running?.catch(() => {});
+    if (this.closed) return;
     await this.checkpoint("RESTART").catch((error: Error) => this.fail(error));
   }
 
   /** A checkpoint failed: stop, and let the connection checkpoint on its own again. */
   private fail(error: Error): void {
     if (this.closed) return;
-    this.close();
+    void this.close();
     this.onFailure(error);
   }
 
-  /** Stops: the worker closes its connection once it is done with any checkpoint it runs. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.worker?.postMessage("close");
+  /**
+   * Stops: the worker closes its connection once it is done with any
+   * checkpoint it runs. Resolves when the thread has ended (and with it
+   * whatever it does to the database's files).
+   */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.worker?.postMessage("close");
+    }
+    const worker = this.worker;
+    if (!worker || this.exited) return Promise.resolve();
+    // Whoever waits for this keeps the process alive until the thread has ended.
+    worker.ref();
+    return new Promise((resolve) => worker.once("exit", () => resolve()));
   }
 
   private checkpoint(mode: "PASSIVE" | "RESTART"): Promise<Checkpointed> {
+    if (this.closed) return Promise.reject(new Error("the checkpointer is closed"));
     const running = new Promise<Checkpointed>((resolve, reject) => {
       // Writes may be waiting for this answer: a thread that never gives it must not hold them forever.
       const timer = setTimeout(() => reject(new Error(`the checkpoint thread did not answer in ${answerMs / 1000} s`)), answerMs);
@@ -164,9 +177,13 @@ export class WalCheckpointer {
       // What the thread threw arrives cloned: a SqliteError as a plain object.
       const message = (thrown as { message?: unknown } | null)?.message;
       const error = new Error(`the checkpoint thread failed: ${typeof message === "string" ? message : String(thrown)}`);
+      this.fail(error);
       for (const w of this.waiting.splice(0)) w.reject(error);
     });
     worker.on("exit", (code) => {
+      this.exited = true;
+      // Nothing posted from here on would be answered.
+      this.fail(new Error(`the checkpoint thread exited (${code})`));
       for (const w of this.waiting.splice(0)) w.reject(new Error(`the checkpoint thread exited (${code})`));
     });
     return this.worker = worker;
