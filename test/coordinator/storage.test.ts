@@ -19,17 +19,32 @@ import { startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 
-describe("SQLite storage", () => {
-  let dir: string;
+/** A fresh temporary folder for each test of the describe block that calls it. */
+function useTempDir(): () => string {
+  let dir = "";
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "tether-storage-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
+
+/** A validated CreateJob request for the echo executor, numbered by its parameters. */
+const input = (i: number, idempotencyKey: string | null = null) =>
+  createJobInput(
+    create(CreateJobRequestSchema, {
+      type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i }, idempotencyKey: idempotencyKey ?? "",
+    }),
+    defaults,
+  );
+
+describe("SQLite storage", () => {
+  const dir = useTempDir();
 
   it("opens in WAL mode with its schema migrated", async () => {
-    const db = await openDatabase(join(dir, "t.db"));
+    const db = await openDatabase(join(dir(), "t.db"));
     await db.destroy();
-    const raw = new SQLite(join(dir, "t.db"), { readonly: true });
+    const raw = new SQLite(join(dir(), "t.db"), { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     expect(tables).toEqual(expect.arrayContaining(["jobs", "job_events", "job_labels", "launchers", "sessions"]));
@@ -37,7 +52,7 @@ describe("SQLite storage", () => {
   });
 
   it("claims with one statement that walks the queue index instead of scanning jobs", async () => {
-    const db: Db = await openDatabase(join(dir, "t.db"));
+    const db: Db = await openDatabase(join(dir(), "t.db"));
     const launcher = {
       id: launcherId("h", "n"),
       name: "n",
@@ -55,7 +70,7 @@ describe("SQLite storage", () => {
     const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
       .compile(db);
     await db.destroy();
-    const raw = new SQLite(join(dir, "t.db"), { readonly: true });
+    const raw = new SQLite(join(dir(), "t.db"), { readonly: true });
     const plan = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters as unknown[]) as { detail: string }[];
     raw.close();
     const details = plan.map((p) => p.detail);
@@ -69,7 +84,7 @@ describe("SQLite storage", () => {
   });
 
   it("loses nothing it acknowledged when the coordinator is killed with SIGKILL and restarted", async () => {
-    const dbPath = join(dir, "t.db");
+    const dbPath = join(dir(), "t.db");
     const first = await startCoordinatorProcess({ dbPath, flags: [] });
     const { jobs, launchers } = first;
     const created = await Promise.all(
@@ -106,7 +121,7 @@ describe("SQLite storage", () => {
   });
 
   it("shuts down gracefully on SIGTERM, answering held polls", async () => {
-    const proc = await startCoordinatorProcess({ dbPath: join(dir, "t.db"), flags: ["--poll-hold", "60s"] });
+    const proc = await startCoordinatorProcess({ dbPath: join(dir(), "t.db"), flags: ["--poll-hold", "60s"] });
     const l = await LauncherDriver.register(proc);
     const held = l.poll();
     // The poll is held once the server has had time to receive it; SIGTERM must answer it, not drop it.
@@ -121,22 +136,10 @@ describe("SQLite storage", () => {
 
 describe("SQLite group commit", () => {
   const statements = countSqliteStatements();
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "tether-group-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  const input = (i: number, idempotencyKey: string | null = null) =>
-    createJobInput(
-      create(CreateJobRequestSchema, {
-        type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i }, idempotencyKey: idempotencyKey ?? "",
-      }),
-      defaults,
-    );
+  const dir = useTempDir();
 
   it("commits concurrent transactions together, and a failing one alone fails", async () => {
-    const path = join(dir, "t.db");
+    const path = join(dir(), "t.db");
     const db = await openDatabase(path);
     await createJob(db, input(0, "taken"), Date.now());
     const commits = statements.count(/^COMMIT$/);
@@ -156,17 +159,9 @@ describe("SQLite group commit", () => {
     expect(params.map((p) => (JSON.parse(p) as { i: number }).i).sort((a, b) => a - b))
       .toEqual([0, ...Array.from({ length: 40 }, (_, i) => i + 1).filter((i) => i !== 18)]);
   });
-});
 
-describe("transactions", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "tether-tx-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("tell of a commit before the caller hears it is durable, and never of a failed one", async () => {
-    const db = await openDatabase(join(dir, "t.db"));
+  it("tells of a commit before its caller hears it is durable, and never of a failed one", async () => {
+    const db = await openDatabase(join(dir(), "t.db"));
     const heard: string[] = [];
     const write = (id: string, fail: boolean) =>
       inTransaction(db, async (tx) => {
@@ -190,18 +185,11 @@ describe("transactions", () => {
 });
 
 describe("SQLite WAL checkpoints", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "tether-checkpoint-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
+  const dir = useTempDir();
   const frameBytes = 4096 + 24;
-  const job = (i: number) =>
-    createJobInput(create(CreateJobRequestSchema, { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i } }), defaults);
 
   it("checkpoints in a worker thread, never in a commit, and starts the log over under sustained writes", async () => {
-    const path = join(dir, "t.db");
+    const path = join(dir(), "t.db");
     const restartFrames = 300;
     const db = await openDatabase(path, { checkpoints: { intervalMs: 20, restartFrames } });
     // The coordinator's connection never checkpoints inside a commit.
@@ -216,7 +204,7 @@ describe("SQLite WAL checkpoints", () => {
     let maxWal = 0;
     await Promise.all(Array.from({ length: 4 }, async () => {
       while (next < count) {
-        await createJob(db, job(next++), Date.now());
+        await createJob(db, input(next++), Date.now());
         maxWal = Math.max(maxWal, statSync(`${path}-wal`).size);
       }
     }));
@@ -232,7 +220,7 @@ describe("SQLite WAL checkpoints", () => {
 
   it("stops, and says so once, when the worker cannot checkpoint", async () => {
     const failures: Error[] = [];
-    const checkpointer = new WalCheckpointer(join(dir, "missing.db"), (e) => failures.push(e), { intervalMs: 0 });
+    const checkpointer = new WalCheckpointer(join(dir(), "missing.db"), (e) => failures.push(e), { intervalMs: 0 });
     checkpointer.committed();
     await vi.waitFor(() => expect(failures).toHaveLength(1));
     expect(String(failures[0])).toMatch(/unable to open database file|does not exist/);
