@@ -20,8 +20,13 @@ const drained = await consumer.child.waitFor((m) => m.type === "drained", "drain
 const secs = (Number(drained.at) - (consumer.firstAt ?? 0)) / 1000;
 const after = await server.queries();
 console.log(`${n} jobs, batch ${batch}: jobs/s`, (n / secs).toFixed(0), "statements/job", ((after.total - before.total) / n).toFixed(2));
-const b = new Map(before.slowest.map(([s, c, ms]) => [s, [c, ms]]));
-for (const [s, c, ms] of after.slowest) { const [c0, ms0] = (b.get(s) ?? [0, 0]) as [number, number]; console.log(((c - c0) / n).toFixed(2), "per job", ((ms - ms0) / (c - c0 || 1) * 1000).toFixed(0), "us each", (ms - ms0), "ms", s); }
+const earlier = new Map(before.slowest.map(([sql, count, ms]) => [sql, { count, ms }]));
+for (const [sql, count, ms] of after.slowest) {
+  const was = earlier.get(sql) ?? { count: 0, ms: 0 };
+  const runs = count - was.count;
+  const spent = ms - was.ms;
+  console.log((runs / n).toFixed(2), "per job", ((spent / (runs || 1)) * 1000).toFixed(0), "us each", spent, "ms", sql);
+}
 await consumer.stop();
 await server.stop();
 process.exit(0);

@@ -90,10 +90,9 @@ function openSqlite(path: string, options: OpenOptions): Db {
     ? null
     : checkpointInWorker(sqlite, options.onCheckpointError ?? (() => {}), options.checkpoints ?? {});
   const closeWal = syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
-  let checkpointsEnded: Promise<void> = Promise.resolve();
   const close = sqlite.close.bind(sqlite);
   sqlite.close = () => {
-    checkpointsEnded = checkpointer?.close() ?? checkpointsEnded;
+    void checkpointer?.close();
     closeWal();
     return close();
   };
@@ -101,7 +100,7 @@ function openSqlite(path: string, options: OpenOptions): Db {
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
     await destroy();
-    await checkpointsEnded;
+    await checkpointer?.close();
   };
   return db;
 }
@@ -117,11 +116,10 @@ function checkpointInWorker(
   options: Partial<CheckpointOptions>,
 ): WalCheckpointer {
   sqlite.pragma("wal_autocheckpoint = 0");
-  const checkpointer = new WalCheckpointer(sqlite.name, (error) => {
+  return new WalCheckpointer(sqlite.name, (error) => {
     if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
     onError(error);
   }, options);
-  return checkpointer;
 }
 
 /**

@@ -141,10 +141,9 @@ const maxGroup = 256;
  *   transaction, each after the first under its own savepoint (a failure
  *   rolls back that one alone and reaches its caller at once; a failing
  *   first one rolls back the transaction, which held nothing else, and the
- *   rest begin another), and commit together. A lone
- *   transaction commits as soon as nothing else is ready to join it (one
- *   turn of the event loop), so grouping costs no latency when idle.
- *
+ *   rest begin another), and commit together. A lone transaction commits
+ *   as soon as nothing else is ready to join it (one turn of the event
+ *   loop), so grouping costs no latency when idle.
  * - No commit checkpoints the log: a worker thread does, between commits
  *   (see {@link WalCheckpointer}); when the log must start over, the next
  *   group waits for that first.

@@ -130,7 +130,7 @@ export class WalCheckpointer {
   /**
    * Stops: the worker closes its connection once it is done with any
    * checkpoint it runs. Resolves when the thread has ended (and with it
-   * whatever it does to the database's files).
+   * whatever it does to the database's files); may be called again to wait.
    */
   close(): Promise<void> {
     if (!this.closed) {
