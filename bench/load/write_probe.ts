@@ -2,7 +2,8 @@
 // coordinator stores it (coordinator/storage/create_job.ts), timed one by one on a
 // fresh database: as configured (WAL; each commit is answered after an fdatasync of the
 // WAL, run off the event loop), then without that fsync to show what it costs.
-// Checkpoints of the WAL happen inside these transactions, as in the coordinator.
+// The database is opened as the coordinator opens it, so WAL checkpoints run as there: in the
+// checkpoint thread, with a write waiting now and then for the log to start over.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
