@@ -1,9 +1,12 @@
 import type net from "node:net";
 import type { CoordinatorConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
+import { FencingTokens } from "./fencing_tokens.ts";
 import { errorText, type Logger } from "./log.ts";
 import { createServer } from "./server.ts";
+import { loadKey } from "./storage/coordinator_keys.ts";
 import { isPostgresUrl, openDatabase } from "./storage/open_database.ts";
+import { readTlsFiles } from "./tls_files.ts";
 
 export interface Coordinator {
   readonly engine: Engine;
@@ -13,17 +16,18 @@ export interface Coordinator {
   close(): Promise<void>;
 }
 
-/** Opens the database, runs due work left from before, and builds the server. */
+/** Reads the TLS files, opens the database, runs due work left from before, and builds the server. */
 export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
+  const tls = readTlsFiles(config);
   const db = await openDatabase(config.db, {
     maxBytes: config.dbMaxBytes,
     onIdleError: (error) => log.warn("database connection lost while idle", { error: errorText(error) }),
     onCheckpointError: (error) => log.warn("cannot checkpoint the write-ahead log in a worker thread; commits checkpoint it instead", { error: errorText(error) }),
   });
-  const engine = new Engine(db, config, log);
+  const engine = new Engine(db, config, log, new FencingTokens(await loadKey(db, "fencing")));
   if (isPostgresUrl(config.db)) await engine.connectFeed(config.db);
   await engine.start();
-  const { server, closeIdle } = createServer(engine);
+  const { server, closeIdle } = createServer(engine, tls);
   const sockets = new Set<net.Socket>();
   server.on("connection", (s) => {
     sockets.add(s);

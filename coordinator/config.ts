@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { type HostName, isLoopbackHost, parseHostName } from "./host_check.ts";
 
 /** The coordinator's settings, compiled once into milliseconds and frozen. */
 export interface CoordinatorConfig {
@@ -27,6 +28,13 @@ export interface CoordinatorConfig {
   readonly maxJobEventBytes: number;
   /** The largest request body accepted. */
   readonly readMaxBytes: number;
+  /** PEM files of the certificate chain and its key (both or neither): with them the port speaks TLS only. */
+  readonly tlsCertPath: string | null;
+  readonly tlsKeyPath: string | null;
+  /** A TLS-terminating proxy is in front, so plain HTTP may listen on a non-loopback address. */
+  readonly behindTlsProxy: boolean;
+  /** Host names (a null port: any port) requests may use besides loopback names and the listen address. */
+  readonly allowedHosts: readonly HostName[];
 }
 
 export const defaults: CoordinatorConfig = Object.freeze({
@@ -44,11 +52,15 @@ export const defaults: CoordinatorConfig = Object.freeze({
   retryBackoffMaxMs: 300_000,
   maxJobEventBytes: 16 * 1024 * 1024,
   readMaxBytes: 4 * 1024 * 1024,
+  tlsCertPath: null,
+  tlsKeyPath: null,
+  behindTlsProxy: false,
+  allowedHosts: Object.freeze([]),
 });
 
 /** Each setting: its flag, its environment variable, how to parse it. */
 const settings = {
-  listen: { env: "TETHER_LISTEN", help: "host:port to listen on (HTTP/1.1 and h2c)" },
+  listen: { env: "TETHER_LISTEN", help: "host:port to listen on (HTTP/1.1 and HTTP/2)" },
   db: { env: "TETHER_DB", help: "SQLite database file" },
   "db-max-bytes": { env: "TETHER_DB_MAX_BYTES", help: "cap on the database's size (default: none)" },
   "poll-hold": { env: "TETHER_POLL_HOLD", help: "longest hold of a PollJobs request" },
@@ -60,6 +72,14 @@ const settings = {
   "retry-backoff-max": { env: "TETHER_RETRY_BACKOFF_MAX", help: "largest retry backoff" },
   "max-job-event-bytes": { env: "TETHER_MAX_JOB_EVENT_BYTES", help: "event bytes stored per job" },
   "read-max-bytes": { env: "TETHER_READ_MAX_BYTES", help: "largest request body" },
+  "tls-cert": { env: "TETHER_TLS_CERT", help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)" },
+  "tls-key": { env: "TETHER_TLS_KEY", help: "PEM private key of --tls-cert" },
+  "behind-tls-proxy": {
+    env: "TETHER_BEHIND_TLS_PROXY",
+    help: "a TLS-terminating proxy is in front: plain HTTP may listen off loopback",
+    boolean: true,
+  },
+  "allowed-hosts": { env: "TETHER_ALLOWED_HOSTS", help: "comma list of names clients use (name or name:port)" },
 } as const;
 
 type SettingName = keyof typeof settings;
@@ -80,7 +100,7 @@ export function usage(): string {
  */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): CoordinatorConfig {
   const options = Object.fromEntries(
-    Object.keys(settings).map((name) => [name, { type: "string" as const }]),
+    Object.entries(settings).map(([name, s]) => [name, { type: "boolean" in s ? "boolean" : "string" } as const]),
   );
   const { values } = parseArgs({ args: argv, options: { ...options, help: { type: "boolean" } }, strict: true });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -107,6 +127,13 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     }
     return n;
   };
+  const flag = (name: SettingName): boolean => {
+    if (flags[name] === true) return true;
+    const text = env[settings[name].env];
+    if (text === undefined || /^(|0|false|no)$/i.test(text)) return false;
+    if (/^(1|true|yes)$/i.test(text)) return true;
+    throw new Error(`${settings[name].env} must be 1 or 0 (true or false); got "${text}"`);
+  };
   const { host, port } = parseListen(raw("listen") ?? `${defaults.host}:${defaults.port}`);
   const config: CoordinatorConfig = {
     host,
@@ -123,7 +150,21 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     retryBackoffMaxMs: duration("retry-backoff-max", defaults.retryBackoffMaxMs),
     maxJobEventBytes: bytes("max-job-event-bytes", defaults.maxJobEventBytes),
     readMaxBytes: bytes("read-max-bytes", defaults.readMaxBytes),
+    tlsCertPath: raw("tls-cert") ?? null,
+    tlsKeyPath: raw("tls-key") ?? null,
+    behindTlsProxy: flag("behind-tls-proxy"),
+    allowedHosts: Object.freeze(parseAllowedHosts(raw("allowed-hosts") ?? "")),
   };
+  if ((config.tlsCertPath === null) !== (config.tlsKeyPath === null)) {
+    throw new Error("--tls-cert (TETHER_TLS_CERT) and --tls-key (TETHER_TLS_KEY) go together: give both or neither");
+  }
+  if (!isLoopbackHost(config.host) && config.tlsCertPath === null && !config.behindTlsProxy) {
+    throw new Error(
+      `--listen ${config.host} is not a loopback address, and plain HTTP there would carry tokens and job data ` +
+        "in the clear: give a certificate with --tls-cert and --tls-key, or, when a TLS-terminating proxy is " +
+        "in front, say so with --behind-tls-proxy (TETHER_BEHIND_TLS_PROXY=1)",
+    );
+  }
   if (config.leaseMs <= config.heartbeatIntervalMs) {
     throw new Error(
       `--lease (${config.leaseMs}ms) must be longer than --heartbeat-interval (${config.heartbeatIntervalMs}ms), ` +
@@ -133,12 +174,25 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   return Object.freeze(config);
 }
 
-/** Parses "250ms", "30s", "5m", "1h" or a bare number of milliseconds. */
+/** Parses "250ms", "30s", "5m", "1h", "30d" or a bare number of milliseconds. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) return undefined;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? "ms"]!;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "ms"]!;
   return Math.round(Number(match[1]) * unit);
+}
+
+function parseAllowedHosts(text: string): HostName[] {
+  return text.split(",").filter((item) => item.trim() !== "").map((item) => {
+    const host = parseHostName(item);
+    if (!host) {
+      throw new Error(
+        `--allowed-hosts (TETHER_ALLOWED_HOSTS) takes host names, each "name" or "name:port" ` +
+          `(such as tether.example.com,10.0.0.5:7070), not URLs; got "${item.trim()}"`,
+      );
+    }
+    return Object.freeze(host);
+  });
 }
 
 function parseListen(text: string): { host: string; port: number } {

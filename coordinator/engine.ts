@@ -1,6 +1,7 @@
 import { JobState } from "../gen/tether/v1/job_pb.ts";
 import type { CoordinatorConfig } from "./config.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
+import type { FencingTokens } from "./fencing_tokens.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
@@ -44,7 +45,13 @@ export class Engine {
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
 
-  constructor(readonly db: Db, readonly config: CoordinatorConfig, readonly log: Logger) {
+  constructor(
+    readonly db: Db,
+    readonly config: CoordinatorConfig,
+    readonly log: Logger,
+    /** Makes and checks the fencing tokens launchers see. */
+    readonly fencing: FencingTokens,
+  ) {
     this.policy = { retryBackoffMs: config.retryBackoffMs, retryBackoffMaxMs: config.retryBackoffMaxMs };
     this.timer = new DeadlineTimer(() => this.runDue(), (e) => log.error("deadline work failed", { error: errorText(e) }));
     this.leases = new LeaseKeeper(db, {
@@ -111,7 +118,8 @@ export class Engine {
     this.holdsNothingAt.set(launcherId, at);
   }
 
-  private launcherChanged(id: string): void {
+  /** A launcher's row changed (its credential, say): drop what is kept of it, at once. */
+  launcherChanged(id: string): void {
     this.launcherChanges++;
     this.launcherRows.delete(id);
     this.claimedAllAt.delete(id);

@@ -17,3 +17,13 @@ export function failedPrecondition(message: string): ConnectError {
 export function alreadyExists(message: string): ConnectError {
   return new ConnectError(message, Code.AlreadyExists);
 }
+
+/** The caller is known but may not do this: says what it would need. */
+export function permissionDenied(message: string): ConnectError {
+  return new ConnectError(message, Code.PermissionDenied);
+}
+
+/** The caller is not known: says how to get a credential. */
+export function unauthenticated(message: string): ConnectError {
+  return new ConnectError(message, Code.Unauthenticated);
+}

@@ -1,7 +1,18 @@
 import { createCoordinator } from "./app.ts";
 import { loadConfig, usage } from "./config.ts";
+import { isLoopbackHost } from "./host_check.ts";
 import { errorText, jsonLogger } from "./log.ts";
 import { redact } from "./storage/open_database.ts";
+import { runTokensCommand } from "./tokens_command.ts";
+
+if (process.argv[2] === "tokens") {
+  const code = await runTokensCommand(process.argv.slice(3), process.env, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    now: () => Date.now(),
+  });
+  process.exit(code);
+}
 
 const log = jsonLogger();
 
@@ -24,11 +35,16 @@ try {
   log.error("cannot start", { error: errorText(error), db: redact(config.db) });
   process.exit(1);
 }
+if (config.behindTlsProxy && config.tlsCertPath === null && !isLoopbackHost(config.host)) {
+  log.warn("plain HTTP on a non-loopback address, as --behind-tls-proxy says a TLS-terminating proxy is in front; " +
+    "anything that reaches this port without that proxy is unencrypted", { host: config.host });
+}
 coordinator.server.listen(config.port, config.host, () => {
   const address = coordinator.server.address();
   if (address === null || typeof address === "string") throw new Error("listening on an unexpected address");
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  log.info("listening", { url: `http://${host}:${address.port}`, db: redact(config.db) });
+  const scheme = config.tlsCertPath === null ? "http" : "https";
+  log.info("listening", { url: `${scheme}://${host}:${address.port}`, db: redact(config.db) });
 });
 
 let stopping = false;

@@ -1,26 +1,39 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type { TLSSocket } from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "./engine.ts";
+import { authInterceptor } from "./auth/authenticate.ts";
 import { errorInterceptor } from "./error_interceptor.ts";
+import { checkHosts } from "./host_check.ts";
 import { routes } from "./routes.ts";
 import { serveWatchNdjson } from "./watch_ndjson.ts";
 
 /** The first bytes of every HTTP/2 connection without TLS (h2c, as gRPC clients send it). */
 const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/** A certificate chain and its private key, PEM. */
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
 /**
- * Builds the coordinator's server, unstarted: Connect, gRPC and gRPC-Web
- * over HTTP/1.1 and h2c on one port. A connection goes to the HTTP/2 server
- * when it opens with the h2c preface, else to the HTTP/1.1 one. The caller
- * listens (tests on port 0).
+ * Builds the coordinator's server, unstarted: Connect, gRPC and gRPC-Web on
+ * one port. Without TLS it speaks HTTP/1.1 and h2c: a connection goes to the
+ * HTTP/2 server when it opens with the h2c preface, else to the HTTP/1.1
+ * one. With TLS it speaks HTTP/1.1 and HTTP/2 as ALPN chooses. Every request
+ * passes the Host and Origin check first. The caller listens (tests on port 0).
  */
-export function createServer(engine: Engine): { server: net.Server; closeIdle(): void } {
-  const handler = connectNodeAdapter({
+export function createServer(
+  engine: Engine,
+  tls: TlsMaterial | null = null,
+): { server: net.Server; closeIdle(): void } {
+  const handler = checkHosts(connectNodeAdapter({
     routes: routes(engine),
     readMaxBytes: engine.config.readMaxBytes,
-    interceptors: [errorInterceptor(engine.log)],
+    interceptors: [errorInterceptor(engine.log), authInterceptor(engine)],
     // A misspelt field must be an error, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
     fallback(req, res) {
@@ -31,34 +44,37 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
       res.writeHead(status, { "content-type": "text/plain" });
       res.end(text);
     },
+  }), {
+    allowedHosts: engine.config.allowedHosts,
+    listenHost: engine.config.host,
+    schemes: tls ? ["https"] : engine.config.behindTlsProxy ? ["http", "https"] : ["http"],
   });
+  const connections = connectionTracker();
+  if (tls) {
+    // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).
+    const server = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true, noDelay: true }, handler);
+    // Long polls and watch streams are idle by design: no socket idle timeout.
+    server.setTimeout(0);
+    // Read by the HTTP/1.1 code allowHTTP1 runs; unset, idle HTTP/1.1 connections would never be closed.
+    Object.assign(server, { keepAliveTimeout: 65_000 });
+    server.on("secureConnection", (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== "h2") connections.http1(socket);
+    });
+    // With allowHTTP1, an HTTP/1.1 request arrives as http.IncomingMessage despite the event's type.
+    server.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: unknown) => {
+      if (req.httpVersionMajor === 1) connections.request(req as http.IncomingMessage, res as http.ServerResponse);
+    });
+    server.on("session", connections.session);
+    return { server, closeIdle: connections.closeIdle };
+  }
   const h1 = http.createServer(handler);
   // Long polls and watch streams are idle by design: no socket idle timeout.
   h1.timeout = 0;
   h1.keepAliveTimeout = 65_000;
-  // http.Server tracks its connections only when it listens itself, which it does not here.
-  const busy = new Map<net.Socket, number>();
-  let closing = false;
-  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    // A body the handler stopped reading (too large) would stall the next request on this socket.
-    res.on("finish", () => {
-      if (!req.complete) socket.end();
-    });
-    res.on("close", () => {
-      const n = (busy.get(socket) ?? 1) - 1;
-      busy.set(socket, n);
-      if (closing && n === 0) socket.destroy();
-    });
-  });
+  h1.on("request", connections.request);
   const h2 = http2.createServer(handler);
   h2.setTimeout(0);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on("session", (session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
-  });
+  h2.on("session", connections.session);
 
   // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -71,10 +87,7 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
       socket.off("data", sniff);
       socket.pause();
       socket.unshift(head);
-      if (!isH2) {
-        busy.set(socket, 0);
-        socket.on("close", () => busy.delete(socket));
-      }
+      if (!isH2) connections.http1(socket);
       (isH2 ? h2 : h1).emit("connection", socket);
       // The HTTP/2 server reads the socket itself; resuming it here would lose the preface.
       if (!isH2) socket.resume();
@@ -82,8 +95,41 @@ export function createServer(engine: Engine): { server: net.Server; closeIdle():
     socket.on("data", sniff);
     socket.on("error", () => socket.destroy());
   });
+  return { server, closeIdle: connections.closeIdle };
+}
+
+/**
+ * Follows open connections so that closeIdle() can end the ones that carry
+ * no request: http.Server tracks its connections only when it listens
+ * itself, which it does not here, and HTTP/2 sessions need a close of their own.
+ */
+function connectionTracker() {
+  const busy = new Map<net.Socket, number>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let closing = false;
   return {
-    server,
+    /** A new HTTP/1.1 connection. */
+    http1(socket: net.Socket) {
+      busy.set(socket, 0);
+      socket.on("close", () => busy.delete(socket));
+    },
+    request(req: http.IncomingMessage, res: http.ServerResponse) {
+      const socket = req.socket;
+      busy.set(socket, (busy.get(socket) ?? 0) + 1);
+      // A body the handler stopped reading (too large, or refused) would stall the next request on this socket.
+      res.on("finish", () => {
+        if (!req.complete) socket.end();
+      });
+      res.on("close", () => {
+        const n = (busy.get(socket) ?? 1) - 1;
+        busy.set(socket, n);
+        if (closing && n === 0) socket.destroy();
+      });
+    },
+    session(session: http2.ServerHttp2Session) {
+      sessions.add(session);
+      session.on("close", () => sessions.delete(session));
+    },
     /** Closes keep-alive connections that carry no request, so that close() can finish. */
     closeIdle() {
       closing = true;

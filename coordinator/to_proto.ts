@@ -3,8 +3,9 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Job, type JobEvent, JobEventSchema, JobSchema, JobState } from "../gen/tether/v1/job_pb.ts";
 import { type Launcher, LauncherSchema, type Offer, OfferSchema } from "../gen/tether/v1/launcher_pb.ts";
 import { type Session, SessionSchema } from "../gen/tether/v1/session_pb.ts";
+import { type Token, TokenSchema } from "../gen/tether/v1/token_pb.ts";
 import type { StoredEvent } from "./storage/read_job_events.ts";
-import type { JobRow, LauncherRow, SessionRow } from "./storage/rows.ts";
+import type { ApiTokenRow, JobRow, LauncherRow, SessionRow } from "./storage/rows.ts";
 import type { LauncherWithLoad } from "./storage/list_launchers.ts";
 
 const time = (ms: number | null) => (ms === null ? undefined : timestampFromMs(Number(ms)));
@@ -46,10 +47,11 @@ export function jobToProto(row: JobRow): Job {
   });
 }
 
-export function offerToProto(row: JobRow, executorSessionId: string | null): Offer {
+/** An offer of `row`, whose fencing token (FencingTokens.issue) the caller makes. */
+export function offerToProto(row: JobRow, fencingToken: string, executorSessionId: string | null): Offer {
   return create(OfferSchema, {
     job: jobToProto(row),
-    fencingToken: String(row.epoch),
+    fencingToken,
     acceptDeadline: time(row.deadline_at),
     executorSessionId: executorSessionId ?? "",
   });
@@ -95,5 +97,17 @@ export function launcherToProto(row: LauncherRow | LauncherWithLoad): Launcher {
     leaseExpireTime: time(row.lease_expires_at),
     instanceId: row.instance_id,
     activeJobs: "active_jobs" in row ? row.active_jobs : 0,
+  });
+}
+
+/** A token as operators see it: never its secret or hash. */
+export function tokenToProto(row: ApiTokenRow): Token {
+  return create(TokenSchema, {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createTime: time(row.create_time),
+    expireTime: time(row.expire_time),
+    revokeTime: time(row.revoke_time),
   });
 }

@@ -133,3 +133,20 @@ export function decodePageToken<T>(token: string, isValid: (v: unknown) => v is 
   }
   throw invalidArgument("pageToken is not one this server issued; pass nextPageToken from the previous page");
 }
+
+/**
+ * An executor's own session id, as a launcher reports it: empty (none), or
+ * an id of letters, digits, ".", "_", ":" and "-" that does not begin with
+ * "-", so that no executor can mistake it for an option (Claude Code's are
+ * UUIDs; its launcher checks that shape again before it resumes one).
+ */
+export function checkExecutorSessionId(value: string, field: string): string | null {
+  if (value === "") return null;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) {
+    throw invalidArgument(
+      `${field} must be an id of 1-128 letters, digits, ".", "_", ":" or "-", not beginning with "-" ` +
+        `(Claude Code's are UUIDs); got ${JSON.stringify(value.slice(0, 64))}`,
+    );
+  }
+  return value;
+}

@@ -1,8 +1,10 @@
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { FailureReason, JobState, JobStateSchema } from "../../gen/tether/v1/job_pb.ts";
-import { LauncherState, LauncherStateSchema } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import type { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { callingLauncher, principalKey } from "../auth/principal.ts";
+import { hashSecret, newLauncherCredential } from "../auth/secrets.ts";
 import type { Engine } from "../engine.ts";
 import { invalidArgument } from "../errors.ts";
 import { acceptJob } from "../storage/accept_job.ts";
@@ -10,12 +12,12 @@ import { appendJobEvents } from "../storage/append_job_events.ts";
 import type { AttemptOutcome } from "../storage/end_attempt.ts";
 import { finishJob } from "../storage/finish_job.ts";
 import { heartbeat } from "../storage/heartbeat.ts";
-import { deregisterLauncher, drainLauncher, registerLauncher } from "../storage/launchers.ts";
-import { listLaunchers } from "../storage/list_launchers.ts";
+import { launcherId as launcherIdOf } from "../ids.ts";
+import { deregisterLauncher, registerLauncher } from "../storage/launchers.ts";
 import { jobToProto, launcherToProto } from "../to_proto.ts";
 import {
   checkEnum,
-  checkEnumFilter,
+  checkExecutorSessionId,
   checkJsonObject,
   checkLabels,
   checkRange,
@@ -33,19 +35,22 @@ const reportableReasons = [
   FailureReason.LAUNCHER_LOST,
 ];
 
-/** The launcher API: registration, polling, reports; and the operators' view of launchers. */
+/**
+ * The launcher API: registration, polling, reports. Every call but
+ * RegisterLauncher acts for the launcher its credential names.
+ */
 export function launcherService(engine: Engine): ServiceImpl<typeof LauncherService> {
   const { db, config, policy } = engine;
-  const report = (req: { launcherId: string; jobId: string; fencingToken: string }) => ({
-    launcherId: requireText(req.launcherId, "launcherId", 128),
-    jobId: requireText(req.jobId, "jobId", 128),
-    fencingToken: requireText(req.fencingToken, "fencingToken", 32),
-  });
+  /** A report on one attempt: its job, and the epoch its fencing token stands for (-1 when forged). */
+  const report = (req: { jobId: string; fencingToken: string }, launcherId: string) => {
+    const jobId = requireText(req.jobId, "jobId", 128);
+    return { launcherId, jobId, epoch: engine.fencing.epochOf(jobId, requireText(req.fencingToken, "fencingToken", 64)) };
+  };
   return {
-    async registerLauncher(req) {
+    async registerLauncher(req, ctx) {
       if (req.executors.length === 0) throw invalidArgument("executors must list at least one executor profile");
       if (req.executors.length > 64) throw invalidArgument("executors may list at most 64 executor profiles");
-      const { launcher, changes } = await registerLauncher(db, {
+      const registration = {
         name: requireName(req.name, "name"),
         hostname: requireText(req.hostname, "hostname", 253),
         labels: checkLabels(req.labels, "labels"),
@@ -53,7 +58,26 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         maxConcurrency: checkRange(req.maxConcurrency, "maxConcurrency", 1, 1000),
         version: checkText(req.version, "version", 64),
         instanceId: requireText(req.instanceId, "instanceId", 128),
-      }, { ...policy, leaseMs: config.leaseMs }, engine.now());
+      };
+      const id = launcherIdOf(registration.hostname, registration.name);
+      const credential = newLauncherCredential(id);
+      const { launcher, changes, replaced } = await registerLauncher(
+        db,
+        { ...registration, credentialHash: hashSecret(credential) },
+        { ...policy, leaseMs: config.leaseMs },
+        engine.now(),
+        // The old credential must stop working the moment the new one is committed, not after the fsync.
+        () => engine.launcherChanged(id),
+      );
+      if (replaced) {
+        const by = ctx.values.get(principalKey);
+        engine.log.warn("launcher taken over by a new instance", {
+          launcherId: id,
+          oldInstanceId: replaced.instance_id,
+          newInstanceId: launcher.instance_id,
+          token: by?.kind === "token" ? by.tokenId : undefined,
+        });
+      }
       await engine.publish(changes);
       engine.timer.arm(launcher.lease_expires_at);
       return {
@@ -62,26 +86,27 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         leaseDuration: durationFromMs(config.leaseMs),
         pollHold: durationFromMs(config.pollHoldMs),
         acceptTimeout: durationFromMs(config.acceptTimeoutMs),
+        credential,
       };
     },
 
-    pollJobs: (req, ctx) => pollJobs(engine, req, ctx),
+    pollJobs: (req, ctx) => pollJobs(engine, callingLauncher(ctx), req, ctx),
 
-    async acceptJob(req) {
-      const r = report(req);
+    async acceptJob(req, ctx) {
+      const r = report(req, callingLauncher(ctx));
       const launcher = await engine.launcher(r.launcherId);
       const { job, changed } = await acceptJob(db, { ...r, hostname: launcher.hostname }, engine.now());
       if (changed) await engine.publish({ jobs: [job], launchers: [] });
       return { job: jobToProto(job) };
     },
 
-    async heartbeat(req) {
-      const launcherId = requireText(req.launcherId, "launcherId", 128);
+    async heartbeat(req, ctx) {
+      const launcherId = callingLauncher(ctx);
       if (req.runningJobs.length > 1000) throw invalidArgument("runningJobs may list at most 1000 jobs");
-      const running = req.runningJobs.map((j, i) => ({
-        jobId: requireText(j.jobId, `runningJobs[${i}].jobId`, 128),
-        fencingToken: requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 32),
-      }));
+      const running = req.runningJobs.map((j, i) => {
+        const jobId = requireText(j.jobId, `runningJobs[${i}].jobId`, 128);
+        return { jobId, epoch: engine.fencing.epochOf(jobId, requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 64)) };
+      });
       const now = engine.now();
       const known = await engine.launcher(launcherId);
       if (running.length === 0 && (known.state === LauncherState.ONLINE || known.state === LauncherState.DRAINING)) {
@@ -115,14 +140,12 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
       };
     },
 
-    async appendJobEvents(req) {
-      const r = report(req);
+    async appendJobEvents(req, ctx) {
+      const r = report(req, callingLauncher(ctx));
       if (req.events.length > 1000) throw invalidArgument("events may hold at most 1000 events per batch");
       const events = req.events.map((e, i) => checkJsonObject(e, `events[${i}]`, 1024 * 1024));
       const firstOffset = checkRange(Number(req.firstOffset), "firstOffset", 0, Number.MAX_SAFE_INTEGER);
-      const executorSessionId = req.executorSessionId === ""
-        ? null
-        : checkText(req.executorSessionId, "executorSessionId");
+      const executorSessionId = checkExecutorSessionId(req.executorSessionId, "executorSessionId");
       const { job, changed } = await appendJobEvents(
         db,
         { ...r, firstOffset, events, executorSessionId },
@@ -133,8 +156,8 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
       return { nextOffset: BigInt(job.next_event_offset) };
     },
 
-    async finishJob(req) {
-      const r = report(req);
+    async finishJob(req, ctx) {
+      const r = report(req, callingLauncher(ctx));
       const state = checkEnum(req.state, JobStateSchema, "state");
       if (state !== JobState.SUCCEEDED && state !== JobState.FAILED && state !== JobState.CANCELLED) {
         throw invalidArgument("state must be JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_CANCELLED");
@@ -152,7 +175,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         error: checkText(req.error, "error", 64 * 1024),
         exitCode: req.exitCode ?? null,
         result: req.result === undefined ? null : checkJsonObject(req.result, "result", 1024 * 1024),
-        executorSessionId: req.executorSessionId === "" ? null : checkText(req.executorSessionId, "executorSessionId"),
+        executorSessionId: checkExecutorSessionId(req.executorSessionId, "executorSessionId"),
       };
       const nextEventOffset = req.nextEventOffset === undefined
         ? null
@@ -162,21 +185,9 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
       return { job: jobToProto(job) };
     },
 
-    async deregisterLauncher(req) {
-      const id = requireText(req.launcherId, "launcherId", 128);
-      const { launcher, changes } = await deregisterLauncher(db, id, policy, engine.now());
+    async deregisterLauncher(_req, ctx) {
+      const { launcher, changes } = await deregisterLauncher(db, callingLauncher(ctx), policy, engine.now());
       await engine.publish(changes);
-      return { launcher: launcherToProto(launcher) };
-    },
-
-    async listLaunchers(req) {
-      const states = checkEnumFilter(req.states, LauncherStateSchema, "states");
-      return { launchers: (await listLaunchers(db, states)).map(launcherToProto) };
-    },
-
-    async drainLauncher(req) {
-      const launcher = await drainLauncher(db, requireText(req.launcherId, "launcherId", 128), engine.now());
-      await engine.publish({ jobs: [], launchers: [launcher.id] });
       return { launcher: launcherToProto(launcher) };
     },
   };

@@ -20,14 +20,18 @@ import { offerToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 
 /**
- * The long poll. It answers at once when the launcher has offers or
+ * The long poll, for the launcher the call's credential names. It answers at once when the launcher has offers or
  * commands waiting; otherwise it holds the request until a job or a command
  * arrives for it, or until the hold ends (the server's hold, cut short to
  * answer before the client's own deadline), then answers empty. A client
  * that goes away claims nothing: offers made for it go back to the queue.
  */
-export async function pollJobs(engine: Engine, req: PollJobsRequest, ctx: HandlerContext): Promise<PollJobsResponse> {
-  const launcherId = requireText(req.launcherId, "launcherId", 128);
+export async function pollJobs(
+  engine: Engine,
+  launcherId: string,
+  req: PollJobsRequest,
+  ctx: HandlerContext,
+): Promise<PollJobsResponse> {
   const pollId = requireText(req.pollId, "pollId", 128);
   const freeSlots = checkRange(req.freeSlots, "freeSlots", 0, 1000);
   if (req.cancellingJobIds.length > 1000) throw invalidArgument("cancellingJobIds may list at most 1000 jobs");
@@ -126,7 +130,9 @@ async function answer(
   const resumed = offers.filter((o) => o.type === JobType.RESUME_SESSION).map((o) => o.session_id!);
   const executorSessions = await executorSessionIds(engine.db, resumed);
   return create(PollJobsResponseSchema, {
-    offers: offers.map((o) => offerToProto(o, executorSessions.get(o.session_id ?? "") ?? null)),
+    offers: offers.map((o) =>
+      offerToProto(o, engine.fencing.issue(o.id, o.epoch), executorSessions.get(o.session_id ?? "") ?? null)
+    ),
     cancelJobIds: cancels,
     drain: launcher.state === LauncherState.DRAINING && !knowsDraining,
     deregistered: isGone(launcher),

@@ -13,7 +13,8 @@ export interface AcceptParams {
   launcherId: string;
   hostname: string;
   jobId: string;
-  fencingToken: string;
+  /** The epoch the offer's fencing token stands for (FencingTokens.epochOf). */
+  epoch: number;
 }
 
 /**
@@ -29,13 +30,13 @@ export async function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{
   return await inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
     if (job.state === JobState.RUNNING || job.state === JobState.CANCELLING) {
-      checkFencing(job, p.launcherId, p.fencingToken, [job.state]);
+      checkFencing(job, p.launcherId, p.epoch, [job.state]);
       return { job, changed: false };
     }
-    if (job.state === JobState.QUEUED && job.launcher_id === p.launcherId && String(job.epoch) === p.fencingToken) {
+    if (job.state === JobState.QUEUED && job.launcher_id === p.launcherId && job.epoch === p.epoch) {
       throw failedPrecondition(`Cannot accept job "${job.id}": its offer expired and it went back to the queue`);
     }
-    checkFencing(job, p.launcherId, p.fencingToken, [JobState.OFFERED]);
+    checkFencing(job, p.launcherId, p.epoch, [JobState.OFFERED]);
     const running = await tx.updateTable("jobs").set({
       ...attemptStart(now),
       attempt: job.attempt + 1,
@@ -68,7 +69,7 @@ async function startOffered(db: Db, p: AcceptParams, now: number): Promise<JobRo
         // NULL without a timeout.
         deadline_at: sql<number | null>`${now}::bigint + timeout_ms`,
       }).where("id", "=", p.jobId).where("state", "=", JobState.OFFERED).where("launcher_id", "=", p.launcherId)
-        .where(sql<string>`epoch::text`, "=", p.fencingToken).returningAll())
+        .where("epoch", "=", p.epoch).returningAll())
     .with("session", (qb) =>
       qb.updateTable("sessions").from("running").set((eb) => ({
         // A new session's first turn starts over; a resumed one keeps the executor's session id.

@@ -12,7 +12,8 @@ import { inTransaction } from "./transaction.ts";
 export interface AppendParams {
   launcherId: string;
   jobId: string;
-  fencingToken: string;
+  /** The epoch the report's fencing token stands for (FencingTokens.epochOf). */
+  epoch: number;
   firstOffset: number;
   events: JsonObject[];
   executorSessionId: string | null;
@@ -33,7 +34,7 @@ export function appendJobEvents(
 ): Promise<{ job: JobRow; changed: boolean }> {
   return inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
-    checkFencing(job, p.launcherId, p.fencingToken, [JobState.RUNNING, JobState.CANCELLING]);
+    checkFencing(job, p.launcherId, p.epoch, [JobState.RUNNING, JobState.CANCELLING]);
     if (p.firstOffset > job.next_event_offset) {
       throw new ConnectError(
         `events of job "${job.id}" must continue at offset ${job.next_event_offset}, not ${p.firstOffset}; ` +

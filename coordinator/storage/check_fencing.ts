@@ -1,20 +1,22 @@
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
-import { failedPrecondition } from "../errors.ts";
+import { failedPrecondition, permissionDenied } from "../errors.ts";
 import type { JobRow } from "./rows.ts";
 
 /**
  * Refuses a launcher's report on a job unless the launcher holds the job's
- * current attempt: same launcher, same fencing token, and a state in which
- * reports are due. The message says which of these failed.
+ * current attempt: the job is this launcher's (else PERMISSION_DENIED), its
+ * fencing token names the current attempt, and the job is in a state in
+ * which reports are due (else FAILED_PRECONDITION). The message says which
+ * failed, and never shows a token.
  */
-export function checkFencing(job: JobRow, launcherId: string, token: string, states: readonly JobState[]): void {
+export function checkFencing(job: JobRow, launcherId: string, epoch: number, states: readonly JobState[]): void {
   if (job.launcher_id !== launcherId) {
-    throw failedPrecondition(`job "${job.id}" is not held by launcher "${launcherId}"; stop running it`);
+    throw permissionDenied(`job "${job.id}" is not held by this launcher ("${launcherId}"); stop running it`);
   }
-  if (String(job.epoch) !== token) {
+  if (job.epoch !== epoch) {
     throw failedPrecondition(
-      `fencing token "${token}" of job "${job.id}" is stale: the job is ${JobState[job.state]} under ` +
-        `token "${job.epoch}"; stop running it`,
+      `the fencing token for job "${job.id}" is stale: the job is ${JobState[job.state]} under a newer attempt; ` +
+        "stop running it",
     );
   }
   if (!states.includes(job.state)) {

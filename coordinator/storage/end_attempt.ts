@@ -26,13 +26,14 @@ export interface RetryPolicy {
  * when it was stopped for its timeout and its policy retries timeouts. The
  * job's session follows its latest turn. With `revoke` (the coordinator ends
  * the attempt, not the launcher's report) the fencing token is bumped, so any
- * late report of the old attempt is refused.
+ * late report of the old attempt is refused. `retryNotBefore` holds a retry
+ * back while the old attempt's process may still run (a launcher taken over).
  */
 export async function endAttempt(
   tx: Tx,
   job: JobRow,
   outcome: AttemptOutcome,
-  policy: RetryPolicy & { now: number; revoke: boolean },
+  policy: RetryPolicy & { now: number; revoke: boolean; retryNotBefore?: number },
 ): Promise<JobRow> {
   const { now } = policy;
   let { state, reason, error } = outcome;
@@ -56,7 +57,9 @@ export async function endAttempt(
     isRetryable(reason, job.retry_job_failures === 1) && job.attempt < job.max_attempts;
   const next = retry ? JobState.RETRY_WAIT : state;
   assertTransition(job.id, job.state, next);
-  const retryAt = retry ? now + retryBackoffMs(job.attempt, policy.retryBackoffMs, policy.retryBackoffMaxMs) : null;
+  const retryAt = retry
+    ? Math.max(now + retryBackoffMs(job.attempt, policy.retryBackoffMs, policy.retryBackoffMaxMs), policy.retryNotBefore ?? 0)
+    : null;
   const ended = await tx.updateTable("jobs").set({
     ...attemptEnd(next, { ...outcome, state, reason, error }, now, retryAt),
     epoch: policy.revoke ? job.epoch + 1 : job.epoch,

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../errors.ts";
 import { checkFencing } from "./check_fencing.ts";
@@ -12,7 +11,8 @@ import { inTransaction } from "./transaction.ts";
 export interface FinishParams {
   launcherId: string;
   jobId: string;
-  fencingToken: string;
+  /** The epoch the report's fencing token stands for (FencingTokens.epochOf). */
+  epoch: number;
   outcome: AttemptOutcome;
   /** When set, every event before this offset must be stored already. */
   nextEventOffset: number | null;
@@ -35,7 +35,7 @@ export async function finishJob(
   return await inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
     if (isSameReport(job, p)) return { job, changed: false };
-    checkFencing(job, p.launcherId, p.fencingToken, [JobState.RUNNING, JobState.CANCELLING]);
+    checkFencing(job, p.launcherId, p.epoch, [JobState.RUNNING, JobState.CANCELLING]);
     if (p.outcome.state === JobState.CANCELLED && job.state !== JobState.CANCELLING) {
       throw failedPrecondition(
         `job "${job.id}" was not asked to stop, so it cannot end CANCELLED; report JOB_STATE_FAILED with a ` +
@@ -57,7 +57,7 @@ export async function finishJob(
  * attempt's report of the same kind of ending (a retry after a lost answer).
  */
 function isSameReport(job: JobRow, p: FinishParams): boolean {
-  if (job.launcher_id !== p.launcherId || String(job.epoch) !== p.fencingToken) return false;
+  if (job.launcher_id !== p.launcherId || job.epoch !== p.epoch) return false;
   if (p.outcome.state === JobState.SUCCEEDED) return job.state === JobState.SUCCEEDED;
   return [JobState.FAILED, JobState.CANCELLED, JobState.RETRY_WAIT].includes(job.state);
 }
@@ -74,7 +74,7 @@ function isSameReport(job: JobRow, p: FinishParams): boolean {
  */
 async function succeedRunning(db: Db, p: FinishParams, now: number): Promise<JobRow | undefined> {
   let ending = db.updateTable("jobs").where("id", "=", p.jobId).where("state", "=", JobState.RUNNING)
-    .where("launcher_id", "=", p.launcherId).where(sql<string>`epoch::text`, "=", p.fencingToken);
+    .where("launcher_id", "=", p.launcherId).where("epoch", "=", p.epoch);
   if (p.nextEventOffset !== null) ending = ending.where("next_event_offset", "=", p.nextEventOffset);
   return await db
     .with("ended", () => ending.set(attemptEnd(JobState.SUCCEEDED, p.outcome, now, null)).returningAll())

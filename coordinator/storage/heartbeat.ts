@@ -18,7 +18,8 @@ export interface HeartbeatResult {
 
 export interface HeartbeatParams {
   launcherId: string;
-  running: readonly { jobId: string; fencingToken: string }[];
+  /** Each job the launcher runs, with the epoch its fencing token stands for. */
+  running: readonly { jobId: string; epoch: number }[];
   leaseMs: number;
   /** An attempt younger than this may not be in the launcher's list yet (its AcceptJob answer is in flight). */
   orphanGraceMs: number;
@@ -44,13 +45,13 @@ export async function heartbeat(db: Db, p: HeartbeatParams, policy: RetryPolicy,
   const held = await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
     .where("launcher_id", "=", p.launcherId)
     .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
-  const tokens = new Map(held.map((j) => [j.id, String(j.epoch)]));
+  const epochs = new Map(held.map((j) => [j.id, j.epoch]));
   const orphans = findOrphans(held, p.running, p.orphanGraceMs, now);
   const orphaned = await endOrphans(db, orphans, policy, now);
   return {
     launcher,
     cancelJobIds: held.filter((j) => j.state === JobState.CANCELLING && !orphans.includes(j)).map((j) => j.id),
-    staleJobIds: p.running.filter((r) => tokens.get(r.jobId) !== r.fencingToken).map((r) => r.jobId),
+    staleJobIds: p.running.filter((r) => epochs.get(r.jobId) !== r.epoch).map((r) => r.jobId),
     orphaned,
   };
 }

@@ -17,6 +17,8 @@ export interface LauncherRegistration {
   maxConcurrency: number;
   version: string;
   instanceId: string;
+  /** The SHA-256 of the credential this registration returns. */
+  credentialHash: string;
 }
 
 /** Reads one launcher, or throws NOT_FOUND telling it to register. */
@@ -27,22 +29,31 @@ export async function loadLauncher(db: Db | Tx, id: string): Promise<LauncherRow
 }
 
 /**
- * Records a launcher under its stable id and starts its lease. A new
- * instance under the same id means the old process is gone: its attempts
- * end LAUNCHER_LOST. The same instance registering again keeps its jobs.
+ * Records a launcher under its stable id, starts its lease and stores the
+ * hash of its new credential, which replaces the old one at once. A new
+ * instance under the same id takes over: the old one's offers go back to
+ * the queue and its attempts end LAUNCHER_LOST, retried only once the old
+ * lease would have lapsed, since the old process may be running them until
+ * its next call is refused. The same instance registering again keeps its
+ * jobs. `committed` runs the moment the new credential is committed.
  */
 export function registerLauncher(
   db: Db,
   r: LauncherRegistration,
   policy: RetryPolicy & { leaseMs: number },
   now: number,
-): Promise<{ launcher: LauncherRow; changes: Changes }> {
+  committed?: () => void,
+): Promise<{ launcher: LauncherRow; changes: Changes; replaced: LauncherRow | null }> {
   return inTransaction(db, async (tx) => {
     const id = launcherId(r.hostname, r.name);
     const old = await forUpdate(tx, tx.selectFrom("launchers").selectAll().where("id", "=", id)).executeTakeFirst();
     const sameInstance = old?.instance_id === r.instanceId;
+    const replaced = old && !sameInstance && isLive(old, now) ? old : null;
     const jobs = old && !sameInstance
-      ? await endLauncherJobs(tx, id, `launcher "${id}" restarted as a new instance`, policy, now)
+      ? await endLauncherJobs(tx, id, `launcher "${id}" was taken over by instance "${r.instanceId}"`, {
+        ...policy,
+        retryNotBefore: replaced?.lease_expires_at,
+      }, now)
       : [];
     const values = {
       name: r.name,
@@ -56,11 +67,18 @@ export function registerLauncher(
       register_time: now,
       lease_expires_at: now + policy.leaseMs,
       update_time: now,
+      credential_hash: r.credentialHash,
     };
     const launcher = await tx.insertInto("launchers").values({ id, ...values })
       .onConflict((oc) => oc.column("id").doUpdateSet(values)).returningAll().executeTakeFirstOrThrow();
-    return { launcher, changes: { jobs, launchers: [id] } };
-  });
+    return { launcher, changes: { jobs, launchers: [id] }, replaced };
+  }, { committed: () => committed?.() });
+}
+
+/** Whether a launcher's lease still runs: its process may be alive. */
+function isLive(launcher: LauncherRow, now: number): boolean {
+  return (launcher.state === LauncherState.ONLINE || launcher.state === LauncherState.DRAINING) &&
+    launcher.lease_expires_at > now;
 }
 
 /**
@@ -71,7 +89,7 @@ export async function endLauncherJobs(
   tx: Tx,
   id: string,
   why: string,
-  policy: RetryPolicy,
+  policy: RetryPolicy & { retryNotBefore?: number },
   now: number,
 ): Promise<JobRow[]> {
   const held = await forUpdate(

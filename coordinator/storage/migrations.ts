@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
 import { isPostgres } from "./dialect.ts";
 
@@ -153,6 +154,32 @@ const migrations: Record<string, Migration> = {
           RETURNING *;
         END
         $$`.execute(db);
+    },
+  },
+  "0003_credentials": {
+    // Bearer tokens (only their SHA-256 is stored), each launcher's current credential (likewise), and
+    // the key that fencing tokens are signed with, made once per database so that every replica shares it.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("api_tokens")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("role", "integer", (c) => c.notNull())
+        .addColumn("secret_hash", "text", (c) => c.notNull().unique())
+        .addColumn("create_time", "bigint", (c) => c.notNull())
+        .addColumn("expire_time", "bigint")
+        .addColumn("revoke_time", "bigint")
+        .execute();
+      await sql`CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoke_time IS NULL`.execute(db);
+      await db.schema.alterTable("launchers")
+        .addColumn("credential_hash", "text", (c) => c.notNull().defaultTo("")).execute();
+      await db.schema
+        .createTable("coordinator_keys")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("secret", "text", (c) => c.notNull())
+        .execute();
+      await sql`INSERT INTO coordinator_keys (name, secret) VALUES ('fencing', ${randomBytes(32).toString("base64url")})`
+        .execute(db);
     },
   },
 };

@@ -1,6 +1,7 @@
 import type { Selectable } from "kysely";
-import type { JobTable, LauncherTable, SessionTable } from "./schema.ts";
+import type { ApiTokenTable, JobTable, LauncherTable, SessionTable } from "./schema.ts";
 
 export type JobRow = Selectable<JobTable>;
 export type SessionRow = Selectable<SessionTable>;
 export type LauncherRow = Selectable<LauncherTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;

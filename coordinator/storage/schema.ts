@@ -10,6 +10,8 @@ export interface Tables {
   job_events: JobEventTable;
   sessions: SessionTable;
   launchers: LauncherTable;
+  api_tokens: ApiTokenTable;
+  coordinator_keys: CoordinatorKeyTable;
 }
 
 export interface JobTable {
@@ -103,4 +105,24 @@ export interface LauncherTable {
   register_time: number;
   lease_expires_at: number;
   update_time: number;
+  /** The SHA-256 of the current instance's credential; a new registration replaces it. */
+  credential_hash: string;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  name: string;
+  /** The proto TokenRole number. */
+  role: number;
+  /** The SHA-256 of the secret, hex: the secret itself is never stored. */
+  secret_hash: string;
+  create_time: number;
+  expire_time: number | null;
+  revoke_time: number | null;
+}
+
+/** Secrets the coordinator keeps in its database, such as the key fencing tokens are signed with. */
+export interface CoordinatorKeyTable {
+  name: string;
+  secret: string;
 }

@@ -12,7 +12,7 @@ export interface FinishReport extends Outcome {
   readonly nextEventOffset: bigint;
 }
 
-/** The calls one attempt makes, bound to its launcher, job and fencing token. */
+/** The calls one attempt makes, bound to its job and fencing token (the client carries the launcher's credential). */
 export interface AttemptRpc {
   accept(options: { signal: AbortSignal; timeoutMs: number }): Promise<Job>;
   append(
@@ -27,8 +27,8 @@ export interface AttemptRpc {
 const callTimeoutMs = 15_000;
 
 /** The attempt's calls on the coordinator's LauncherService. */
-export function coordinatorAttemptRpc(client: LauncherClient, launcherId: string, offer: Offer): AttemptRpc {
-  const ids = { launcherId, jobId: offer.job!.id, fencingToken: offer.fencingToken };
+export function coordinatorAttemptRpc(client: LauncherClient, offer: Offer): AttemptRpc {
+  const ids = { jobId: offer.job!.id, fencingToken: offer.fencingToken };
   return {
     async accept({ signal, timeoutMs }) {
       const response = await client.acceptJob(ids, { signal, timeoutMs });

@@ -1,25 +1,33 @@
+import { ownParameter, sessionIdRefusal } from "./claude_code_rules.ts";
 import type { JobPayload } from "./job_payload.ts";
 
 /**
  * The command line and stdin for one Claude Code turn: `claude -p
- * --output-format stream-json --verbose`, `--resume <id>` for a resume, the
+ * --output-format stream-json --verbose`, `--resume=<id>` for a resume, the
  * prompt on stdin. `base` is the profile's program and fixed arguments.
- * Throws when a resume has no Claude session id to resume.
+ *
+ * Every value from the job rides in the same argument as its flag
+ * (`--flag=value`): claude's `--allowedTools` is variadic, so a tool given as
+ * an argument of its own after it, such as `--settings={...}`, would be read as
+ * a flag of its own; and `--resume` takes a session name too, so the id must
+ * be checked to be a UUID. Throws when a resume has no usable session id.
  */
 export function claudeCodeCommand(base: readonly string[], payload: JobPayload): { argv: string[]; stdin: string } {
   const argv = [...base, "-p", "--output-format", "stream-json", "--verbose"];
-  if (payload.mode === "resume") {
-    if (!payload.executorSessionId) {
-      throw new Error(
-        `Cannot resume job "${payload.jobId}": the session has no Claude session id (its first turn never reported one)`,
-      );
-    }
-    argv.push("--resume", payload.executorSessionId);
-  }
+  const refusal = sessionIdRefusal(payload);
+  if (refusal) throw new Error(refusal);
+  if (payload.mode === "resume") argv.push(`--resume=${payload.executorSessionId}`);
   const p = payload.parameters;
-  if (typeof p.model === "string") argv.push("--model", p.model);
-  if (Array.isArray(p.allowedTools)) argv.push("--allowedTools", p.allowedTools.join(","));
-  if (typeof p.permissionMode === "string") argv.push("--permission-mode", p.permissionMode);
-  if (typeof p.maxTurns === "number") argv.push("--max-turns", String(p.maxTurns));
-  return { argv, stdin: typeof p.prompt === "string" ? p.prompt : "" };
+  const model = ownParameter(p, "model");
+  if (typeof model === "string") argv.push(`--model=${model}`);
+  const tools = ownParameter(p, "allowedTools");
+  if (Array.isArray(tools)) {
+    for (const tool of tools) if (typeof tool === "string") argv.push(`--allowedTools=${tool}`);
+  }
+  const mode = ownParameter(p, "permissionMode");
+  if (typeof mode === "string") argv.push(`--permission-mode=${mode}`);
+  const turns = ownParameter(p, "maxTurns");
+  if (typeof turns === "number") argv.push(`--max-turns=${turns}`);
+  const prompt = ownParameter(p, "prompt");
+  return { argv, stdin: typeof prompt === "string" ? prompt : "" };
 }

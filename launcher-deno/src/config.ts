@@ -11,6 +11,8 @@ import {
   string,
   stringArray,
 } from "./config_fields.ts";
+import { type CoordinatorAccess, coordinatorAccessFields, parseCoordinatorAccess } from "./coordinator_access.ts";
+import { type ClaudeCodeRules, parseClaudeCodeRules, refuseClaudeCodeRules } from "./claude_code_rules.ts";
 import { defaultParametersSchema, type ExecutorKind, executorKinds } from "./executor_kinds.ts";
 import type { JsonSchema } from "./json_schema.ts";
 import { dirnamePath, isAbsolutePath, resolvePath } from "./paths.ts";
@@ -36,6 +38,8 @@ export interface ExecutorProfile {
   readonly timeoutMs?: number;
   /** Leave the profile out, rather than refuse to start, when its program is missing. */
   readonly optional: boolean;
+  /** For kind claude-code: the permission modes, models and tools a job may ask for. */
+  readonly claudeCode?: ClaudeCodeRules;
 }
 
 /** The bounds on what one job may write. */
@@ -48,13 +52,10 @@ export interface OutputLimits {
   readonly stderrTailBytes: number;
 }
 
-export interface LauncherConfig {
+/** With the coordinator's URL, CA, token source and allowInsecureHttp from CoordinatorAccess. */
+export interface LauncherConfig extends CoordinatorAccess {
   /** The config file's absolute path. */
   readonly configPath: string;
-  /** The coordinator's base URL, without a trailing slash. */
-  readonly coordinatorUrl: string;
-  /** The coordinator's host:port, the launcher's only network permission. */
-  readonly coordinatorAddress: string;
   readonly name: string;
   /** The host name to register with; the OS's when unset. */
   readonly hostname?: string;
@@ -62,8 +63,6 @@ export interface LauncherConfig {
   readonly maxConcurrency: number;
   /** Absolute directories that job project dirs must lie inside. */
   readonly projectRoots: readonly string[];
-  /** The environment variable holding the launcher's bearer token, if any. */
-  readonly tokenEnv?: string;
   /** The program that signals a process group ("kill", "taskkill" on Windows). */
   readonly killCommand: string;
   readonly output: OutputLimits;
@@ -100,33 +99,19 @@ export function parseLauncherConfig(
   const root = object(raw, at("the top level"));
   knownFields(root, at("the top level"), [
     "$comment",
-    "coordinator",
+    ...coordinatorAccessFields,
     "name",
     "hostname",
     "labels",
     "maxConcurrency",
     "projectRoots",
-    "tokenEnv",
     "killCommand",
     "output",
     "executors",
   ]);
   const baseDir = dirnamePath(configPath);
 
-  const coordinator = string(root.coordinator, at("coordinator"));
-  let url: URL;
-  try {
-    url = new URL(coordinator);
-  } catch {
-    throw new ConfigError(`${at("coordinator")} must be a URL such as "http://127.0.0.1:7070"; got "${coordinator}"`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`${at("coordinator")} must use http: or https:; got "${url.protocol}"`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError(`${at("coordinator")} must not carry credentials, a query or a fragment`);
-  }
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const access = parseCoordinatorAccess(root, at, baseDir);
 
   const name = string(root.name, at("name"));
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
@@ -148,7 +133,6 @@ export function parseLauncherConfig(
   }
   const projectRoots = root.projectRoots.map((item, i) => resolvePath(baseDir, string(item, at(`projectRoots[${i}]`))));
 
-  const tokenEnv = root.tokenEnv === undefined ? undefined : envName(root.tokenEnv, at("tokenEnv"));
   const killCommand = root.killCommand === undefined
     ? (options.os === "windows" ? "taskkill" : "kill")
     : command(string(root.killCommand, at("killCommand")), baseDir);
@@ -162,14 +146,12 @@ export function parseLauncherConfig(
 
   return deepFreeze({
     configPath,
-    coordinatorUrl: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`,
-    coordinatorAddress: `${url.hostname}:${port}`,
+    ...access,
     name,
     hostname,
     labels,
     maxConcurrency: maxConcurrency as number,
     projectRoots,
-    tokenEnv,
     killCommand,
     output,
     executors,
@@ -192,6 +174,9 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     "grace",
     "timeout",
     "optional",
+    "allowedPermissionModes",
+    "allowedModels",
+    "allowedTools",
   ]);
   const kind = string(raw.kind, `${at}.kind`);
   if (!executorKinds.includes(kind as ExecutorKind)) {
@@ -220,6 +205,8 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
   const parametersSchema = raw.parametersSchema === undefined
     ? defaultParametersSchema(kind as ExecutorKind)
     : schema(raw.parametersSchema, `${at}.parametersSchema`);
+  if (kind !== "claude-code") refuseClaudeCodeRules(raw, at, kind);
+  const claudeCode = kind === "claude-code" ? parseClaudeCodeRules(raw, at) : undefined;
   const grace = raw.grace === undefined ? {} : object(raw.grace, `${at}.grace`);
   knownFields(grace, `${at}.grace`, ["interrupt", "terminate"]);
   return {
@@ -236,6 +223,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
       : duration(grace.terminate, `${at}.grace.terminate`),
     timeoutMs: raw.timeout === undefined ? undefined : duration(raw.timeout, `${at}.timeout`),
     optional: raw.optional === undefined ? false : boolean(raw.optional, `${at}.optional`),
+    claudeCode,
   };
 }
 

@@ -1,6 +1,6 @@
 import { parseDuration } from "./duration.ts";
 import { compileSchema, type JsonSchema } from "./json_schema.ts";
-import { resolvePath } from "./paths.ts";
+import { hostPathStyle, resolvePath } from "./paths.ts";
 
 // The checks config.ts builds the launcher config from. Each throws a
 // ConfigError naming the field at fault (`at`).
@@ -13,7 +13,8 @@ export class ConfigError extends Error {
 /** A bare program name stays a PATH lookup; a path resolves against the config's directory. */
 export function command(value: string, baseDir: string): string {
   if (value === "") throw new ConfigError("a program name must not be empty");
-  return /[\\/]/.test(value) ? resolvePath(baseDir, value) : value;
+  const path = value.includes("/") || (hostPathStyle() === "windows" && value.includes("\\"));
+  return path ? resolvePath(baseDir, value) : value;
 }
 
 /** An environment variable name that may be passed to an executor. */

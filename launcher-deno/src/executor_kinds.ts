@@ -1,3 +1,4 @@
+import { claudePermissionModes } from "./claude_code_rules.ts";
 import type { JsonSchema } from "./json_schema.ts";
 
 /**
@@ -9,19 +10,27 @@ export type ExecutorKind = "claude-code" | "command" | "echo";
 
 export const executorKinds: readonly ExecutorKind[] = ["claude-code", "command", "echo"];
 
-/** The parameters Claude Code turns accept unless a profile says otherwise. */
+/**
+ * The parameters Claude Code turns accept unless a profile says otherwise.
+ * The permission mode may be any Claude knows; the profile's allowlists
+ * (claude_code_rules.ts) then decide what this host lets a job use.
+ */
 export const claudeCodeParametersSchema: JsonSchema = Object.freeze<JsonSchema>({
   type: "object",
   properties: {
     prompt: { type: "string", minLength: 1, description: "The prompt, written to claude's stdin." },
-    model: { type: "string", minLength: 1, description: "Passed as --model." },
-    allowedTools: { type: "array", items: { type: "string", minLength: 1 }, description: "Passed as --allowedTools." },
+    model: { type: "string", minLength: 1, description: "Passed as --model=<model>." },
+    allowedTools: {
+      type: "array",
+      items: { type: "string", minLength: 1 },
+      description: "Each rule passed as --allowedTools=<rule>.",
+    },
     permissionMode: {
       type: "string",
-      enum: ["default", "acceptEdits", "bypassPermissions", "plan"],
-      description: "Passed as --permission-mode.",
+      enum: [...claudePermissionModes],
+      description: "Passed as --permission-mode=<mode>.",
     },
-    maxTurns: { type: "integer", minimum: 1, description: "Passed as --max-turns." },
+    maxTurns: { type: "integer", minimum: 1, description: "Passed as --max-turns=<n>." },
   },
   required: ["prompt"],
   additionalProperties: false,

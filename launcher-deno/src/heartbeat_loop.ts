@@ -25,10 +25,10 @@ export async function heartbeatLoop(context: LoopContext, signal: AbortSignal): 
     }
     if (await context.registration() !== registration) continue;
     try {
-      const response = await client.heartbeat({
-        launcherId: registration.launcherId,
-        runningJobs: jobs.runningJobs(),
-      }, { signal, timeoutMs: Math.max(1_000, registration.leaseMs - registration.heartbeatIntervalMs) });
+      const response = await client.heartbeat({ runningJobs: jobs.runningJobs() }, {
+        signal,
+        timeoutMs: Math.max(1_000, registration.leaseMs - registration.heartbeatIntervalMs),
+      });
       failures = 0;
       applyCommands(context, registration, response);
     } catch (err) {

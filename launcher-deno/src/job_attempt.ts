@@ -10,12 +10,12 @@ import { sendFinishReport } from "./finish_report.ts";
 import type { ExecutorProcess } from "./executor_process.ts";
 import { profileEnv, type Spawn, startExecutor } from "./executor_start.ts";
 import { type AttemptEnd, attemptOutcome, type StopCause } from "./job_outcome.ts";
-import { type JobPayload, jobPayload } from "./job_payload.ts";
-import { validateJson } from "./json_schema.ts";
+import { checkJob } from "./job_checks.ts";
+import type { JobPayload } from "./job_payload.ts";
 import type { Logger } from "./log.ts";
 import { lineToEvent, readLines } from "./ndjson.ts";
 import { OutputBound } from "./output_bound.ts";
-import { type DirectoryProbe, resolveProjectDir } from "./project_dir.ts";
+import type { DirectoryProbe } from "./project_dir.ts";
 import { ResultTracker } from "./result_tracker.ts";
 import { describeError } from "./rpc_errors.ts";
 import { StderrTail } from "./stderr_tail.ts";
@@ -151,29 +151,28 @@ export class JobAttempt {
         ? { stopCause: this.#stopCause, stderrTail: "" }
         : await this.#execute(job, payload, tracker, uploader);
     } catch (err) {
-      end = { startError: (err as Error).message, stderrTail: "" };
+      // The message goes to clients; a cause (a file system error) may name host paths, so only the log sees it.
+      const { message, cause } = err as Error;
+      if (cause !== undefined) {
+        this.#deps.log.warn("job refused", { jobId: this.jobId, message, cause: describeError(cause) });
+      }
+      end = { startError: message, stderrTail: "" };
     }
     if (this.#stale) return;
     this.#enter("reporting");
     await this.#report(end, tracker, uploader);
   }
 
-  /** Checks the job against the launcher's profiles and roots; throws with the reason for the record. */
+  /** Checks the job against the launcher's profiles, rules and roots; throws with the reason for the record. */
   async #prepare(job: Job): Promise<JobPayload> {
     const { config, probe } = this.#deps;
-    const profile = config.executors.find((p) => p.name === job.executor);
-    if (!profile) {
-      const offered = config.executors.map((p) => p.name).join(", ");
-      throw new Error(`This launcher has no executor profile "${job.executor}" (it offers ${offered})`);
-    }
+    const { profile, payload } = await checkJob(job, {
+      executorSessionId: this.offer.executorSessionId,
+      config,
+      probe,
+    });
     this.#profile = profile;
-    const parameters = job.parameters ?? {};
-    const errors = profile.parametersSchema ? validateJson(profile.parametersSchema, parameters) : [];
-    if (errors.length > 0) {
-      throw new Error(`The parameters do not fit executor "${profile.name}": ${errors.join("; ")}`);
-    }
-    const projectDir = await resolveProjectDir(job.projectDir, config.projectRoots, probe);
-    return jobPayload(job, this.offer.executorSessionId, projectDir);
+    return payload;
   }
 
   async #execute(job: Job, payload: JobPayload, tracker: ResultTracker, uploader: EventUploader): Promise<AttemptEnd> {
@@ -186,12 +185,11 @@ export class JobAttempt {
         env: profileEnv(profile, this.#deps.hostEnv),
       });
     } catch (err) {
-      return {
-        startError: `Cannot start executor "${profile.name}" (${profile.argv.join(" ") || "echo"}): ${
-          (err as Error).message
-        }`,
-        stderrTail: "",
-      };
+      // Clients read the report; the program's path and the OS's message (host paths) go to the log only.
+      log.error("cannot start the executor", { jobId: this.jobId, argv: profile.argv, error: describeError(err) });
+      const { name, message } = err as Error;
+      const reason = name === "Error" ? message : `${name} (the launcher's log has the details)`;
+      return { startError: `Cannot start executor "${profile.name}": ${reason}`, stderrTail: "" };
     }
     this.#process = process;
     this.#enter("running");

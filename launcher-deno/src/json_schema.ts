@@ -134,11 +134,15 @@ export function validateJson(schema: JsonSchema, value: unknown, at = "parameter
     if (schema.items) value.forEach((item, i) => errors.push(...validateJson(schema.items!, item, `${at}[${i}]`)));
   }
   if (isObject(value)) {
+    // Own properties only, on both sides: a name such as "constructor" or
+    // "__proto__" must not find a schema, or a value, on Object.prototype.
     for (const name of schema.required ?? []) {
-      if (!(name in value)) errors.push(`${at}.${name}: is required`);
+      if (!Object.hasOwn(value, name)) errors.push(`${at}.${name}: is required`);
     }
     for (const [name, item] of Object.entries(value)) {
-      const property = schema.properties?.[name];
+      const property = schema.properties && Object.hasOwn(schema.properties, name)
+        ? schema.properties[name]
+        : undefined;
       if (property) errors.push(...validateJson(property, item, `${at}.${name}`));
       else if (schema.additionalProperties === false) {
         const known = Object.keys(schema.properties ?? {});

@@ -6,6 +6,7 @@ import type { Spawn } from "./executor_start.ts";
 import { heartbeatLoop } from "./heartbeat_loop.ts";
 import { JobAttempt } from "./job_attempt.ts";
 import { JobTable } from "./job_table.ts";
+import type { CredentialRefusedError } from "./launcher_credentials.ts";
 import type { Logger } from "./log.ts";
 import type { LoopContext } from "./loop_context.ts";
 import { pollLoop } from "./poll_loop.ts";
@@ -44,6 +45,8 @@ export interface LauncherDeps {
   readonly hostEnv: Readonly<Record<string, string>>;
   readonly spawn: Spawn;
   readonly probe: DirectoryProbe;
+  /** Where the credential each registration returns goes, for the client to send. */
+  readonly credentials: { set(credential: string): void };
 }
 
 /**
@@ -62,6 +65,7 @@ export class Launcher {
   readonly #stopLoops = new AbortController();
   readonly #abandon = new AbortController();
   readonly #instanceId = crypto.randomUUID();
+  #refused: CredentialRefusedError | undefined;
   readonly #config: LauncherConfig;
   readonly #deps: LauncherDeps;
 
@@ -76,7 +80,10 @@ export class Launcher {
     return this.#state;
   }
 
-  /** Runs until drained, forced or abandoned; rejects only if the coordinator refuses the registration. */
+  /**
+   * Runs until drained, forced or abandoned; rejects if the coordinator
+   * refuses the registration or, later, this instance's credential.
+   */
   async run(): Promise<void> {
     this.#registration = this.#register();
     if (!await this.#registration) return this.#enter({ kind: "stopped" });
@@ -90,8 +97,29 @@ export class Launcher {
     while (this.#running.size > 0) await Promise.all([...this.#running]);
     this.#stopLoops.abort();
     await loops;
-    await this.#deregister();
+    if (!this.#refused) await this.#deregister();
     this.#enter({ kind: "stopped" });
+    if (this.#refused) throw this.#refused;
+  }
+
+  /**
+   * The coordinator refused this instance's current credential: another
+   * instance registered under this launcher's identity, so this one may no
+   * longer run anything. Its jobs are killed at once (the coordinator took
+   * them back already) and run() rejects, so the process exits non-zero.
+   */
+  credentialRefused(error: CredentialRefusedError): void {
+    if (this.#refused || this.#state.kind === "stopped") return;
+    this.#refused = error;
+    this.#deps.log.error(
+      "this launcher instance was replaced or its credential withdrawn; killing its jobs and exiting",
+      {
+        error: error.message,
+        instanceId: this.#instanceId,
+        heldJobs: this.#jobs.size,
+      },
+    );
+    this.abandon();
   }
 
   /** Takes no new jobs and stops once the held ones have ended. */
@@ -138,6 +166,7 @@ export class Launcher {
         version: launcherVersion,
         instanceId: this.#instanceId,
       }, { signal: this.#stopRegistering.signal, log });
+      this.#deps.credentials.set(this.#current.credential);
       return this.#current;
     } catch (err) {
       if (this.#stopRegistering.signal.aborted) return undefined;
@@ -165,7 +194,7 @@ export class Launcher {
     const { client, log } = this.#deps;
     const attempt = new JobAttempt(offer, {
       config: this.#config,
-      rpc: coordinatorAttemptRpc(client, registration.launcherId, offer),
+      rpc: coordinatorAttemptRpc(client, offer),
       log,
       hostEnv: this.#deps.hostEnv,
       spawn: this.#deps.spawn,
@@ -221,7 +250,7 @@ export class Launcher {
     const registration = this.#current;
     if (!registration) return;
     try {
-      await this.#deps.client.deregisterLauncher({ launcherId: registration.launcherId }, { timeoutMs: 5_000 });
+      await this.#deps.client.deregisterLauncher({}, { timeoutMs: 5_000 });
       this.#deps.log.info("deregistered", { launcherId: registration.launcherId });
     } catch (err) {
       this.#deps.log.warn("cannot deregister; the coordinator will see the lease lapse", { error: describeError(err) });

@@ -4,6 +4,7 @@ import { type LauncherConfig, parseLauncherConfig } from "./config.ts";
 import { ConfigError } from "./config_fields.ts";
 import { createLauncherClient } from "./coordinator_client.ts";
 import { Launcher } from "./launcher.ts";
+import { CredentialRefusedError, LauncherCredentials } from "./launcher_credentials.ts";
 import { jsonLogger } from "./log.ts";
 import { RegistrationRefusedError } from "./registration.ts";
 import { describeError } from "./rpc_errors.ts";
@@ -72,6 +73,41 @@ function readEnv(names: readonly string[]): Record<string, string> {
   return env;
 }
 
+/** Reads a file the config names (caFile, tokenFile); it must be granted by --allow-read, as the config's flags do. */
+async function readNamedFile(path: string, field: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) {
+      fail(
+        `Cannot read the ${field} "${path}": start the launcher with the permission flags of its config (npm run launcher). ${
+          (err as Error).message
+        }`,
+      );
+    }
+    return fail(`Cannot read the ${field} "${path}" named by the config: ${(err as Error).message}`);
+  }
+}
+
+/** The bearer token in a tokenFile: one line of visible characters, whitespace around it ignored. */
+async function readTokenFile(path: string): Promise<string> {
+  const token = (await readNamedFile(path, "tokenFile")).trim();
+  if (token === "") fail(`The tokenFile "${path}" is empty; it must hold the launcher's bearer token`);
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    fail(`The tokenFile "${path}" must hold one bearer token: visible ASCII characters, no spaces or line breaks`);
+  }
+  return token;
+}
+
+/** The CA certificates in a caFile; Deno would ignore text that holds none, and every connection would then fail. */
+async function readCaFile(path: string): Promise<string> {
+  const pem = await readNamedFile(path, "caFile");
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    fail(`The caFile "${path}" holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`);
+  }
+  return pem;
+}
+
 /**
  * The config without the optional profiles whose program Deno did not find
  * when it started (Deno resolves --allow-run names then, so a program that
@@ -103,10 +139,18 @@ function runnableConfig(config: LauncherConfig): LauncherConfig {
 const log = jsonLogger((line) => console.log(line));
 const config = runnableConfig(await loadConfig(configPathFrom(Deno.args)));
 const hostEnv = readEnv(config.executors.flatMap((profile) => profile.env));
-const token = config.tokenEnv ? readEnv([config.tokenEnv])[config.tokenEnv] : undefined;
+const token = config.tokenFile !== undefined
+  ? await readTokenFile(config.tokenFile)
+  : config.tokenEnv
+  ? readEnv([config.tokenEnv])[config.tokenEnv]
+  : undefined;
+const caCertPem = config.caFile === undefined ? undefined : await readCaFile(config.caFile);
 const os = Deno.build.os;
-const launcher = new Launcher(config, {
-  client: createLauncherClient(config.coordinatorUrl, { token }),
+// RegisterLauncher sends the config's token; every later call the credential the registration returned.
+const credentials = new LauncherCredentials(() => token, (error) => launcher.credentialRefused(error));
+const launcher: Launcher = new Launcher(config, {
+  client: createLauncherClient(config.coordinatorUrl, { caCertPem, interceptors: [credentials.interceptor()] }),
+  credentials,
   log,
   hostname: config.hostname ?? Deno.hostname(),
   hostEnv,
@@ -140,7 +184,7 @@ try {
   await launcher.run();
 } catch (err) {
   log.error("launcher stopped", { error: describeError(err) });
-  Deno.exit(err instanceof RegistrationRefusedError ? 3 : 1);
+  Deno.exit(err instanceof RegistrationRefusedError ? 3 : err instanceof CredentialRefusedError ? 4 : 1);
 }
 log.info("stopped");
 Deno.exit(0);

@@ -9,9 +9,9 @@ export const permissionReasons: Readonly<Record<string, string>> = Object.freeze
   "--no-prompt": "a missing permission fails at once instead of waiting for a terminal answer",
   "--allow-net": "the coordinator's host:port and nothing else: the launcher only ever dials out to it",
   "--allow-run": "each executor's program, plus the kill command that signals a job's process group",
-  "--allow-env": "the token variable and the variables executors pass through; nothing else is readable",
+  "--allow-env": "the token variable (tokenEnv) and the variables executors pass through; nothing else is readable",
   "--allow-read":
-    "the config file, and the project roots so that symlinks in a job's project dir are resolved before the containment check",
+    "the config file, the CA and token files it names (caFile, tokenFile), and the project roots so that symlinks in a job's project dir are resolved before the containment check",
   "--allow-sys": "hostname only, to register under the OS host name when the config names none",
 });
 
@@ -35,7 +35,8 @@ export function permissionFlags(config: LauncherConfig, options: { os: string })
   ];
   if (envNames.length > 0) flags.push(`--allow-env=${list(envNames, "environment variable")}`);
 
-  flags.push(`--allow-read=${list([config.configPath, ...config.projectRoots], "path")}`);
+  const files = [config.configPath, config.caFile, config.tokenFile].filter((path) => path !== undefined);
+  flags.push(`--allow-read=${list([...files, ...config.projectRoots], "path")}`);
   if (config.hostname === undefined) flags.push("--allow-sys=hostname");
   return flags;
 }

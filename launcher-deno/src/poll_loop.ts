@@ -28,7 +28,6 @@ export async function pollLoop(context: LoopContext, signal: AbortSignal): Promi
     });
     try {
       const response = await client.pollJobs({
-        launcherId: registration.launcherId,
         pollId,
         freeSlots,
         cancellingJobIds: jobs.cancellingJobIds(),

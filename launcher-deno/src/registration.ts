@@ -3,11 +3,13 @@ import type { LauncherClient } from "./coordinator_client.ts";
 import { backoffMs, delay } from "./delay.ts";
 import { durationMs } from "./duration.ts";
 import type { Logger } from "./log.ts";
-import { describeError, isPermanent } from "./rpc_errors.ts";
+import { describeError, isPermanent, isUnauthenticated } from "./rpc_errors.ts";
 
-/** The launcher's id and the timings the coordinator told it to keep, in ms. */
+/** The launcher's id, its credential and the timings the coordinator told it to keep, in ms. */
 export interface Registration {
   readonly launcherId: string;
+  /** Sent on every call but RegisterLauncher; a newer registration replaces it. */
+  readonly credential: string;
   readonly heartbeatIntervalMs: number;
   readonly leaseMs: number;
   readonly pollHoldMs: number;
@@ -41,16 +43,18 @@ export async function register(
       const response = await client.registerLauncher(identity, { signal, timeoutMs: 15_000 });
       const registration: Registration = Object.freeze({
         launcherId: response.launcher?.id ?? "",
+        credential: response.credential,
         heartbeatIntervalMs: durationMs(response.heartbeatInterval) ?? 5_000,
         leaseMs: durationMs(response.leaseDuration) ?? 20_000,
         pollHoldMs: durationMs(response.pollHold) ?? 30_000,
         acceptTimeoutMs: durationMs(response.acceptTimeout) ?? 15_000,
       });
-      if (!registration.launcherId) {
-        throw new RegistrationRefusedError("RegisterLauncher answered without a launcher id");
+      if (!registration.launcherId || !registration.credential) {
+        throw new RegistrationRefusedError("RegisterLauncher answered without a launcher id or credential");
       }
+      const { credential: _, ...shown } = registration;
       log.info("registered", {
-        ...registration,
+        ...shown,
         name: identity.name,
         hostname: identity.hostname,
         instanceId: identity.instanceId,
@@ -59,7 +63,7 @@ export async function register(
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (err instanceof RegistrationRefusedError) throw err;
-      if (isPermanent(err)) {
+      if (isPermanent(err) || isUnauthenticated(err)) {
         throw new RegistrationRefusedError(`The coordinator refused to register this launcher: ${describeError(err)}`);
       }
       const waitMs = backoffMs(failures, { baseMs: 500, maxMs: 30_000 });

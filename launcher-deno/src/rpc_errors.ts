@@ -3,9 +3,22 @@ import { Code, ConnectError } from "@connectrpc/connect";
 // How the launcher reads a failed call. Each predicate is one rule of the
 // protocol; anything not named here is treated as transient and retried.
 
-/** The fencing token is stale: the attempt was re-offered, cancelled or timed out. */
+/**
+ * The attempt is no longer this launcher's: its fencing token is stale (the
+ * attempt was re-offered, cancelled or timed out), or the job is held by
+ * another launcher now (PERMISSION_DENIED).
+ */
 export function isStaleToken(err: unknown): boolean {
-  return err instanceof ConnectError && err.code === Code.FailedPrecondition;
+  return err instanceof ConnectError && (err.code === Code.FailedPrecondition || err.code === Code.PermissionDenied);
+}
+
+/**
+ * The call's credential was refused. For RegisterLauncher that is final (a
+ * wrong registration token); for other calls LauncherCredentials decides,
+ * and a call that raced a new registration is simply retried.
+ */
+export function isUnauthenticated(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.Unauthenticated;
 }
 
 /** The coordinator does not know the launcher (or the job): register again. */
@@ -14,13 +27,12 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
- * The request itself is wrong and retrying it unchanged cannot help
- * (bad argument, refused credentials, unimplemented method).
+ * The request itself is wrong and retrying it unchanged cannot help (bad
+ * argument, a role that may not make the call, unimplemented method).
  */
 export function isPermanent(err: unknown): boolean {
   return err instanceof ConnectError && [
     Code.InvalidArgument,
-    Code.Unauthenticated,
     Code.PermissionDenied,
     Code.Unimplemented,
     Code.OutOfRange,
@@ -29,6 +41,15 @@ export function isPermanent(err: unknown): boolean {
 
 /** A short account of an error for a log line. */
 export function describeError(err: unknown): string {
-  if (err instanceof ConnectError) return `${Code[err.code]}: ${err.rawMessage}`;
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof ConnectError
+    ? `${Code[err.code]}: ${err.rawMessage}`
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  // fetch says only "fetch failed"; why (a refused connection, an untrusted certificate) is in its causes.
+  const causes: string[] = [];
+  for (let cause = (err as Error)?.cause; cause instanceof Error && causes.length < 3; cause = cause.cause) {
+    if (!text.includes(cause.message)) causes.push(cause.message);
+  }
+  return causes.length === 0 ? text : `${text} (${causes.join(": ")})`;
 }

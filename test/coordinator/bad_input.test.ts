@@ -9,6 +9,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import {
   type EndStream,
@@ -35,11 +36,20 @@ const httpStatus: Record<ErrorCode, number> = {
   not_found: 404,
   already_exists: 409,
   resource_exhausted: 429,
+  unauthenticated: 401,
+  permission_denied: 403,
 };
 
 const rpcs = new Map<string, DescMethod>(
-  [JobService, SessionService, LauncherService].flatMap((s) => s.methods.map((m) => [m.name, m] as const)),
+  [JobService, SessionService, LauncherService, OperatorService].flatMap((s) => s.methods.map((m) => [m.name, m] as const)),
 );
+
+/** The credential a well-meaning caller of `method` sends (see Row's `as`). */
+function usualCredential(method: DescMethod, f: Fixtures): string {
+  if (method.parent === OperatorService) return f.tokens.admin;
+  if (method.parent !== LauncherService) return f.tokens.client;
+  return method.name === "RegisterLauncher" ? f.tokens.registration : f.a.credential;
+}
 
 interface Answer {
   status: number;
@@ -55,13 +65,18 @@ async function call(
   rpc: string,
   body: string | Uint8Array<ArrayBuffer>,
   contentType = "application/json",
+  token = usualCredential(rpcs.get(rpc)!, fixtures),
 ): Promise<Answer> {
   const method = rpcs.get(rpc)!;
   const streaming = method.methodKind === "server_streaming";
   const res = await fetch(`${t.url}/${method.parent.typeName}/${method.name}`, {
     method: "POST",
     // A poll or a watch that bad input failed to stop answers at this deadline instead of hanging the test.
-    headers: { "connect-timeout-ms": "5000", "content-type": streaming ? "application/connect+json" : contentType },
+    headers: {
+      "connect-timeout-ms": "5000",
+      "content-type": streaming ? "application/connect+json" : contentType,
+      authorization: `Bearer ${token}`,
+    },
     body: streaming && typeof body === "string" ? envelope(body) : body,
     signal: AbortSignal.timeout(10_000),
   });
@@ -117,18 +132,18 @@ afterAll(() => t?.close());
 
 describe("bad input changes nothing and says what to fix", () => {
   const cases = [...rpcs.keys()].flatMap((rpc) =>
-    [...(badInputs[rpc] ?? []), ...unreadable].map(([input, code, says, body]) =>
-      [`${rpc} refuses ${input} with ${code}`, { rpc, code, says, body }] as const
+    [...(badInputs[rpc] ?? []), ...unreadable].map(([input, code, says, body, as]) =>
+      [`${rpc} refuses ${input} with ${code}`, { rpc, code, says, body, as }] as const
     )
   );
 
-  it("has cases of its own for every RPC of JobService, SessionService and LauncherService", () => {
+  it("has cases of its own for every RPC of every service", () => {
     expect(Object.keys(badInputs).sort()).toEqual([...rpcs.keys()].sort());
   });
 
-  it.for(cases)("%s", async ([, { rpc, code, says, body }]) => {
+  it.for(cases)("%s", async ([, { rpc, code, says, body, as }]) => {
     const before = await snapshotDatabase(t.dbPath);
-    expectRefused(rpc, await call(rpc, body(fixtures)), code, says);
+    expectRefused(rpc, await call(rpc, body(fixtures), "application/json", as?.(fixtures)), code, says);
     expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
@@ -146,7 +161,7 @@ describe("bad input changes nothing and says what to fix", () => {
     const before = await snapshotDatabase(t.dbPath);
     const body = envelope(`{}${" ".repeat(readMaxBytes)}`);
     const res = await sendAlone(
-      "POST /tether.v1.JobService/WatchJob HTTP/1.1\r\nhost: tether\r\n" +
+      `POST /tether.v1.JobService/WatchJob HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${t.tokens.client}\r\n` +
         `content-type: application/connect+json\r\ncontent-length: ${body.length}\r\n\r\n`,
       body,
     );
@@ -161,7 +176,7 @@ describe("bad input changes nothing and says what to fix", () => {
     const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
     const padding = Array<string>(Math.ceil(readMaxBytes / 65_536) + 1).fill(chunk(" ".repeat(65_536)));
     const res = await sendAlone(
-      "POST /tether.v1.JobService/CreateJob HTTP/1.1\r\nhost: tether\r\n" +
+      `POST /tether.v1.JobService/CreateJob HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${t.tokens.client}\r\n` +
         "content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
       chunk(jobBody()),
       ...padding,
@@ -187,7 +202,10 @@ describe("bad input changes nothing and says what to fix", () => {
 describe("the NDJSON watch for curl, GET /v1/jobs/<id>/watch", () => {
   it("refuses an id that is not valid percent-encoding with invalid_argument", async () => {
     const before = await snapshotDatabase(t.dbPath);
-    const res = await fetch(`${t.url}/v1/jobs/job_%E0%A4%A/watch`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${t.url}/v1/jobs/job_%E0%A4%A/watch`, {
+      headers: { authorization: `Bearer ${t.tokens.client}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/id/) });
     expect(await snapshotDatabase(t.dbPath)).toEqual(before);

@@ -1,8 +1,10 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import type { TestCoordinator } from "../support/test_coordinator.ts";
+import type { TestTokens } from "../support/test_tokens.ts";
 
 /** The Connect error codes bad input is refused with. */
 export type ErrorCode =
@@ -11,7 +13,9 @@ export type ErrorCode =
   | "out_of_range"
   | "not_found"
   | "already_exists"
-  | "resource_exhausted";
+  | "resource_exhausted"
+  | "unauthenticated"
+  | "permission_denied";
 
 /** Jobs and launchers in the states the illegal transitions below need, made through real RPCs. */
 export interface Fixtures {
@@ -25,8 +29,11 @@ export interface Fixtures {
   succeeded: Offer;
   running: Offer;
   offered: Offer;
-  /** The replaced instance's offer: its job runs again under a newer token. */
+  /** The replaced instance's offer: its job waits for a retry under a newer token. */
   zombieOffer: Offer;
+  /** The instance that replaced `zombie`: the same launcher, so only the token is wrong in its reports of that job. */
+  successor: LauncherDriver;
+  tokens: TestTokens;
 }
 
 export async function buildFixtures(t: TestCoordinator): Promise<Fixtures> {
@@ -36,10 +43,10 @@ export async function buildFixtures(t: TestCoordinator): Promise<Fixtures> {
   await create({ maxAttempts: 2 });
   const zombieOffer = await zombie.nextOffer();
   await zombie.accept(zombieOffer);
-  // Same name and host, new instance: the old attempt ends LAUNCHER_LOST and is retried at once.
+  // Same name and host, new instance: the old attempt ends LAUNCHER_LOST, to be retried once the old lease is over.
   const successor = await LauncherDriver.register(t, { name: "zombie" });
-  await successor.accept(await successor.nextOffer());
 
+  await t.operator.createToken({ name: "in-use", role: TokenRole.CLIENT });
   const a = await LauncherDriver.register(t, { name: "a" });
   const b = await LauncherDriver.register(t, { name: "b" });
   await create({ type: JobType.START_SESSION, sessionName: "finished-turn", idempotencyKey: "fixture-key" });
@@ -51,7 +58,7 @@ export async function buildFixtures(t: TestCoordinator): Promise<Fixtures> {
   await a.accept(running);
   await create();
   const offered = await a.nextOffer();
-  return { a, b, zombie, succeeded, running, offered, zombieOffer };
+  return { a, b, zombie, successor, succeeded, running, offered, zombieOffer, tokens: t.tokens };
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -62,11 +69,16 @@ export const jobBody = (fields: object = {}) =>
   json({ type: "JOB_TYPE_COMMAND", executor: "echo", projectDir: "/srv/repo", ...fields });
 const register = (fields: object = {}) =>
   json({ name: "newcomer", hostname: "host-1", executors: ["echo"], maxConcurrency: 1, instanceId: "i-1", ...fields });
-const report = (l: LauncherDriver, o: Offer, fields: object = {}) =>
-  json({ launcherId: l.id, jobId: o.job!.id, fencingToken: o.fencingToken, ...fields });
+const report = (o: Offer, fields: object = {}) => json({ jobId: o.job!.id, fencingToken: o.fencingToken, ...fields });
 const succeed = { state: "JOB_STATE_SUCCEEDED", exitCode: 0 };
 
-export type Row = [input: string, code: ErrorCode, says: RegExp, body: (f: Fixtures) => string];
+/**
+ * One bad input: refused with `code` and a message matching `says`. `as`
+ * picks the bearer token; by default the calls of people carry the client
+ * token, RegisterLauncher the registration token, other launcher calls
+ * launcher a's credential, and the operators' calls the admin token.
+ */
+export type Row = [input: string, code: ErrorCode, says: RegExp, body: (f: Fixtures) => string, as?: (f: Fixtures) => string];
 
 /** Bad input per RPC; each row is refused with its code and a message matching `says`. */
 export const badInputs: Record<string, Row[]> = {
@@ -167,66 +179,63 @@ export const badInputs: Record<string, Row[]> = {
     ["a label key with a space", "invalid_argument", /labels key "os type"/, () => register({ labels: { "os type": "linux" } })],
   ],
   PollJobs: [
-    ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered; call RegisterLauncher first/, () => json({ launcherId: "lnch_missing", pollId: "p", freeSlots: 1 })],
-    ["a request without a launcherId", "invalid_argument", /launcherId is required/, () => json({ pollId: "p", freeSlots: 1 })],
-    ["a request without a pollId", "invalid_argument", /pollId is required/, (f) => json({ launcherId: f.b.id, freeSlots: 1 })],
-    ["a 129-character pollId", "invalid_argument", /pollId must be at most 128 characters/, (f) => json({ launcherId: f.b.id, pollId: long(129), freeSlots: 1 })],
-    ["freeSlots of -1", "invalid_argument", /freeSlots must be a whole number from 0 to 1000; got -1/, (f) => json({ launcherId: f.b.id, pollId: "p", freeSlots: -1 })],
-    ["freeSlots of 1001", "invalid_argument", /freeSlots must be a whole number from 0 to 1000; got 1001/, (f) => json({ launcherId: f.b.id, pollId: "p", freeSlots: 1001 })],
-    ["freeSlots given as a word", "invalid_argument", /free_slots.*expected number/, (f) => json({ launcherId: f.b.id, pollId: "p", freeSlots: "two" })],
-    ["1001 cancellingJobIds", "invalid_argument", /cancellingJobIds may list at most 1000 jobs/, (f) => json({ launcherId: f.b.id, pollId: "p", cancellingJobIds: Array(1001).fill("j") })],
+    ["a request without a pollId", "invalid_argument", /pollId is required/, () => json({ freeSlots: 1 })],
+    ["a 129-character pollId", "invalid_argument", /pollId must be at most 128 characters/, () => json({ pollId: long(129), freeSlots: 1 })],
+    ["freeSlots of -1", "invalid_argument", /freeSlots must be a whole number from 0 to 1000; got -1/, () => json({ pollId: "p", freeSlots: -1 })],
+    ["freeSlots of 1001", "invalid_argument", /freeSlots must be a whole number from 0 to 1000; got 1001/, () => json({ pollId: "p", freeSlots: 1001 })],
+    ["freeSlots given as a word", "invalid_argument", /free_slots.*expected number/, () => json({ pollId: "p", freeSlots: "two" })],
+    ["1001 cancellingJobIds", "invalid_argument", /cancellingJobIds may list at most 1000 jobs/, () => json({ pollId: "p", cancellingJobIds: Array(1001).fill("j") })],
+    ["a launcherId in the request", "invalid_argument", /key "launcherId" is unknown/, (f) => json({ launcherId: f.b.id, pollId: "p", freeSlots: 1 })],
   ],
   AcceptJob: [
-    ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered/, (f) => json({ launcherId: "lnch_missing", jobId: f.offered.job!.id, fencingToken: "1" })],
-    ["an unknown job", "not_found", /job "job_missing" not found/, (f) => json({ launcherId: f.a.id, jobId: "job_missing", fencingToken: "1" })],
-    ["a request without a fencingToken", "invalid_argument", /fencingToken is required/, (f) => report(f.a, f.offered, { fencingToken: undefined })],
-    ["a 33-character fencingToken", "invalid_argument", /fencingToken must be at most 32 characters/, (f) => report(f.a, f.offered, { fencingToken: long(33) })],
-    ["another launcher's outstanding offer", "failed_precondition", /is not held by launcher ".*"; stop running it/, (f) => report(f.b, f.offered)],
-    ["an offer another launcher already accepted", "failed_precondition", /is not held by launcher/, (f) => report(f.b, f.running)],
-    ["a stale fencing token", "failed_precondition", /fencing token "1" of job .* is stale: the job is RUNNING under token/, (f) => report(f.zombie, f.zombieOffer)],
-    ["a job that SUCCEEDED", "failed_precondition", /is SUCCEEDED; this report is no longer accepted/, (f) => report(f.a, f.succeeded)],
+    ["an unknown job", "not_found", /job "job_missing" not found/, () => json({ jobId: "job_missing", fencingToken: "1" })],
+    ["a request without a fencingToken", "invalid_argument", /fencingToken is required/, (f) => report(f.offered, { fencingToken: undefined })],
+    ["a 65-character fencingToken", "invalid_argument", /fencingToken must be at most 64 characters/, (f) => report(f.offered, { fencingToken: long(65) })],
+    ["another launcher's outstanding offer", "permission_denied", /is not held by this launcher \("lnch_\w+"\); stop running it/, (f) => report(f.offered), (f) => f.b.credential],
+    ["an offer another launcher already accepted", "permission_denied", /is not held by this launcher/, (f) => report(f.running), (f) => f.b.credential],
+    ["a stale fencing token", "failed_precondition", /the fencing token for job "job_\w+" is stale: the job is RETRY_WAIT under a newer attempt; stop running it$/, (f) => report(f.zombieOffer), (f) => f.successor.credential],
+    ["a forged fencing token", "failed_precondition", /is stale/, (f) => report(f.offered, { fencingToken: `1.${"A".repeat(22)}` })],
+    ["a job that SUCCEEDED", "failed_precondition", /is SUCCEEDED; this report is no longer accepted/, (f) => report(f.succeeded)],
   ],
   Heartbeat: [
-    ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered/, () => json({ launcherId: "lnch_missing" })],
-    ["a request without a launcherId", "invalid_argument", /launcherId is required/, () => json({})],
-    ["a running job without its token", "invalid_argument", /runningJobs\[0\]\.fencingToken is required/, (f) => json({ launcherId: f.a.id, runningJobs: [{ jobId: f.running.job!.id }] })],
-    ["1001 running jobs", "invalid_argument", /runningJobs may list at most 1000 jobs/, (f) => json({ launcherId: f.a.id, runningJobs: Array(1001).fill({ jobId: "j", fencingToken: "1" }) })],
+    ["a running job without its token", "invalid_argument", /runningJobs\[0\]\.fencingToken is required/, (f) => json({ runningJobs: [{ jobId: f.running.job!.id }] })],
+    ["1001 running jobs", "invalid_argument", /runningJobs may list at most 1000 jobs/, () => json({ runningJobs: Array(1001).fill({ jobId: "j", fencingToken: "1" }) })],
   ],
   AppendJobEvents: [
-    ["an unknown job", "not_found", /job "job_missing" not found/, (f) => json({ launcherId: f.a.id, jobId: "job_missing", fencingToken: "1" })],
-    ["a request without a jobId", "invalid_argument", /jobId is required/, (f) => report(f.a, f.running, { jobId: undefined })],
-    ["an event that is not an object", "invalid_argument", /Struct/, (f) => report(f.a, f.running, { events: ["hello"] })],
-    ["an event nested 33 deep", "invalid_argument", /events\[0\] nests deeper than 32 levels/, (f) => report(f.a, f.running, { events: [nested(33)] })],
-    ["a 1.1 MB event", "invalid_argument", /events\[0\] is \d+ bytes as JSON; the limit is 1048576/, (f) => report(f.a, f.running, { events: [{ text: long(1_100_000) }] })],
-    ["1001 events in one batch", "invalid_argument", /events may hold at most 1000 events per batch/, (f) => report(f.a, f.running, { events: Array(1001).fill({}) })],
-    ["a negative firstOffset", "invalid_argument", /firstOffset must be a whole number from 0/, (f) => report(f.a, f.running, { firstOffset: "-1", events: [{}] })],
-    ["a batch that leaves a gap", "out_of_range", /must continue at offset 0, not 5; resend from offset 0/, (f) => report(f.a, f.running, { firstOffset: "5", events: [{}] })],
-    ["a 257-character executorSessionId", "invalid_argument", /executorSessionId must be at most 256 characters/, (f) => report(f.a, f.running, { executorSessionId: long(257) })],
-    ["another launcher's job", "failed_precondition", /is not held by launcher/, (f) => report(f.b, f.running, { events: [{}] })],
-    ["a stale fencing token", "failed_precondition", /is stale/, (f) => report(f.zombie, f.zombieOffer, { events: [{}] })],
-    ["a job that SUCCEEDED", "failed_precondition", /is SUCCEEDED; this report is no longer accepted/, (f) => report(f.a, f.succeeded, { events: [{}] })],
+    ["an unknown job", "not_found", /job "job_missing" not found/, () => json({ jobId: "job_missing", fencingToken: "1" })],
+    ["a request without a jobId", "invalid_argument", /jobId is required/, (f) => report(f.running, { jobId: undefined })],
+    ["an event that is not an object", "invalid_argument", /Struct/, (f) => report(f.running, { events: ["hello"] })],
+    ["an event nested 33 deep", "invalid_argument", /events\[0\] nests deeper than 32 levels/, (f) => report(f.running, { events: [nested(33)] })],
+    ["a 1.1 MB event", "invalid_argument", /events\[0\] is \d+ bytes as JSON; the limit is 1048576/, (f) => report(f.running, { events: [{ text: long(1_100_000) }] })],
+    ["1001 events in one batch", "invalid_argument", /events may hold at most 1000 events per batch/, (f) => report(f.running, { events: Array(1001).fill({}) })],
+    ["a negative firstOffset", "invalid_argument", /firstOffset must be a whole number from 0/, (f) => report(f.running, { firstOffset: "-1", events: [{}] })],
+    ["a batch that leaves a gap", "out_of_range", /must continue at offset 0, not 5; resend from offset 0/, (f) => report(f.running, { firstOffset: "5", events: [{}] })],
+    ["a 129-character executorSessionId", "invalid_argument", /executorSessionId must be an id of 1-128 letters/, (f) => report(f.running, { executorSessionId: long(129) })],
+    ["an executorSessionId that is an option", "invalid_argument", /executorSessionId must be an id .* not beginning with "-"/, (f) => report(f.running, { executorSessionId: '--settings={"hooks":{}}' })],
+    ["another launcher's job", "permission_denied", /is not held by this launcher/, (f) => report(f.running, { events: [{}] }), (f) => f.b.credential],
+    ["a stale fencing token", "failed_precondition", /is stale/, (f) => report(f.zombieOffer, { events: [{}] }), (f) => f.successor.credential],
+    ["a job that SUCCEEDED", "failed_precondition", /is SUCCEEDED; this report is no longer accepted/, (f) => report(f.succeeded, { events: [{}] })],
   ],
   FinishJob: [
-    ["an unknown job", "not_found", /job "job_missing" not found/, (f) => json({ launcherId: f.a.id, jobId: "job_missing", fencingToken: "1", ...succeed })],
-    ["a report without a state", "invalid_argument", /state must be one of JOB_STATE_QUEUED, .*; got 0/, (f) => report(f.a, f.running)],
-    ["a RUNNING state", "invalid_argument", /state must be JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_CANCELLED/, (f) => report(f.a, f.running, { state: "JOB_STATE_RUNNING" })],
-    ["FAILED without a failureReason", "invalid_argument", /a FAILED report needs failureReason/, (f) => report(f.a, f.running, { state: "JOB_STATE_FAILED" })],
-    ["FAILED for a reason only the coordinator decides", "invalid_argument", /a FAILED report needs failureReason/, (f) => report(f.a, f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_OFFER_EXPIRED" })],
-    ["an unknown failureReason name", "invalid_argument", /FailureReason.*"FAILURE_REASON_OOM"/, (f) => report(f.a, f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_OOM" })],
-    ["an exitCode given as a word", "invalid_argument", /exit_code.*expected number/, (f) => report(f.a, f.running, { ...succeed, exitCode: "zero" })],
-    ["a 65537-character error", "invalid_argument", /error must be at most 65536 characters/, (f) => report(f.a, f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_EXIT_NONZERO", error: long(65_537) })],
-    ["a result nested 33 deep", "invalid_argument", /result nests deeper than 32 levels/, (f) => report(f.a, f.running, { ...succeed, result: nested(33) })],
-    ["a negative nextEventOffset", "invalid_argument", /nextEventOffset must be a whole number from 0/, (f) => report(f.a, f.running, { ...succeed, nextEventOffset: "-1" })],
-    ["a nextEventOffset past the events it appended", "failed_precondition", /has events up to offset 0, not 3; append the events from offset 0 before finishing/, (f) => report(f.a, f.running, { ...succeed, nextEventOffset: "3" })],
-    ["another launcher's job", "failed_precondition", /is not held by launcher/, (f) => report(f.b, f.running, succeed)],
-    ["a stale fencing token", "failed_precondition", /fencing token "1" of job .* is stale/, (f) => report(f.zombie, f.zombieOffer, succeed)],
-    ["CANCELLED for a job nobody cancelled", "failed_precondition", /was not asked to stop, so it cannot end CANCELLED/, (f) => report(f.a, f.running, { state: "JOB_STATE_CANCELLED" })],
-    ["FAILED for a job that already SUCCEEDED", "failed_precondition", /SUCCEEDED/, (f) => report(f.a, f.succeeded, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_EXIT_NONZERO", exitCode: 1 })],
+    ["an unknown job", "not_found", /job "job_missing" not found/, () => json({ jobId: "job_missing", fencingToken: "1", ...succeed })],
+    ["a report without a state", "invalid_argument", /state must be one of JOB_STATE_QUEUED, .*; got 0/, (f) => report(f.running)],
+    ["a RUNNING state", "invalid_argument", /state must be JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_CANCELLED/, (f) => report(f.running, { state: "JOB_STATE_RUNNING" })],
+    ["FAILED without a failureReason", "invalid_argument", /a FAILED report needs failureReason/, (f) => report(f.running, { state: "JOB_STATE_FAILED" })],
+    ["FAILED for a reason only the coordinator decides", "invalid_argument", /a FAILED report needs failureReason/, (f) => report(f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_OFFER_EXPIRED" })],
+    ["an unknown failureReason name", "invalid_argument", /FailureReason.*"FAILURE_REASON_OOM"/, (f) => report(f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_OOM" })],
+    ["an exitCode given as a word", "invalid_argument", /exit_code.*expected number/, (f) => report(f.running, { ...succeed, exitCode: "zero" })],
+    ["a 65537-character error", "invalid_argument", /error must be at most 65536 characters/, (f) => report(f.running, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_EXIT_NONZERO", error: long(65_537) })],
+    ["a result nested 33 deep", "invalid_argument", /result nests deeper than 32 levels/, (f) => report(f.running, { ...succeed, result: nested(33) })],
+    ["a negative nextEventOffset", "invalid_argument", /nextEventOffset must be a whole number from 0/, (f) => report(f.running, { ...succeed, nextEventOffset: "-1" })],
+    ["a nextEventOffset past the events it appended", "failed_precondition", /has events up to offset 0, not 3; append the events from offset 0 before finishing/, (f) => report(f.running, { ...succeed, nextEventOffset: "3" })],
+    ["an executorSessionId that is an option", "invalid_argument", /executorSessionId must be an id/, (f) => report(f.running, { ...succeed, executorSessionId: "--resume" })],
+    ["another launcher's job", "permission_denied", /is not held by this launcher/, (f) => report(f.running, succeed), (f) => f.b.credential],
+    ["a stale fencing token", "failed_precondition", /the fencing token for job .* is stale/, (f) => report(f.zombieOffer, succeed), (f) => f.successor.credential],
+    ["CANCELLED for a job nobody cancelled", "failed_precondition", /was not asked to stop, so it cannot end CANCELLED/, (f) => report(f.running, { state: "JOB_STATE_CANCELLED" })],
+    ["FAILED for a job that already SUCCEEDED", "failed_precondition", /SUCCEEDED/, (f) => report(f.succeeded, { state: "JOB_STATE_FAILED", failureReason: "FAILURE_REASON_EXIT_NONZERO", exitCode: 1 })],
   ],
   DeregisterLauncher: [
-    ["a request without a launcherId", "invalid_argument", /launcherId is required/, () => json({})],
-    ["a 129-character launcherId", "invalid_argument", /launcherId must be at most 128 characters/, () => json({ launcherId: long(129) })],
-    ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered/, () => json({ launcherId: "lnch_missing" })],
+    ["a launcherId in the request", "invalid_argument", /key "launcherId" is unknown/, (f) => json({ launcherId: f.b.id })],
   ],
   ListLaunchers: [
     ["an unknown state number", "invalid_argument", /states\[0\] must be one of LAUNCHER_STATE_ONLINE, .*; got 9/, () => json({ states: [9] })],
@@ -238,6 +247,26 @@ export const badInputs: Record<string, Row[]> = {
     ["a request without a launcherId", "invalid_argument", /launcherId is required/, () => json({})],
     ["a launcherId with a NUL", "invalid_argument", /launcherId must not contain NUL/, () => json({ launcherId: "lnch_\u0000" })],
     ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered/, () => json({ launcherId: "lnch_missing" })],
+  ],
+  RemoveLauncher: [
+    ["a request without a launcherId", "invalid_argument", /launcherId is required/, () => json({})],
+    ["a 129-character launcherId", "invalid_argument", /launcherId must be at most 128 characters/, () => json({ launcherId: long(129) })],
+    ["an unknown launcher", "not_found", /launcher "lnch_missing" is not registered/, () => json({ launcherId: "lnch_missing" })],
+  ],
+  CreateToken: [
+    ["a request without a name", "invalid_argument", /name is required/, () => json({ role: "TOKEN_ROLE_CLIENT" })],
+    ["a name with a space", "invalid_argument", /name "my token" must start with a letter or digit/, () => json({ name: "my token", role: "TOKEN_ROLE_CLIENT" })],
+    ["a request without a role", "invalid_argument", /role must be TOKEN_ROLE_ADMIN, TOKEN_ROLE_CLIENT or TOKEN_ROLE_LAUNCHER_REGISTRATION/, () => json({ name: "x" })],
+    ["an unknown role number", "invalid_argument", /role must be TOKEN_ROLE_ADMIN/, () => json({ name: "x", role: 7 })],
+    ["a ttl under a second", "invalid_argument", /ttl must be from 1s/, () => json({ name: "x", role: "TOKEN_ROLE_CLIENT", ttl: "0.5s" })],
+    ["the name of a token in use", "already_exists", /a token named "in-use" exists \(tok_\w+\); revoke it first or choose another name/, () => json({ name: "in-use", role: "TOKEN_ROLE_CLIENT" })],
+  ],
+  ListTokens: [
+    ["includeInactive given as a word", "invalid_argument", /include_inactive.*expected bool/, () => json({ includeInactive: "yes" })],
+  ],
+  RevokeToken: [
+    ["a request without an id", "invalid_argument", /id is required/, () => json({})],
+    ["an unknown token", "not_found", /token "tok_missing" does not exist; ListTokens shows the tokens/, () => json({ id: "tok_missing" })],
   ],
 };
 

@@ -20,6 +20,7 @@ function launcher(name: string, hostname: string, executors: string[], labels: R
   return {
     id: launcherId(hostname, name), name, hostname, labels: JSON.stringify(labels), executors: JSON.stringify(executors),
     max_concurrency: 8, version: "t", state: 1, instance_id: "i", register_time: now, lease_expires_at: now, update_time: now,
+    credential_hash: "",
   };
 }
 
@@ -95,10 +96,10 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
       return await claimJobs(db, { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000 }, now);
     };
     const run = async (l: LauncherRow, j: JobRow) =>
-      (await acceptJob(db, { launcherId: l.id, hostname: l.hostname, jobId: j.id, fencingToken: String(j.epoch) }, now)).job;
+      (await acceptJob(db, { launcherId: l.id, hostname: l.hostname, jobId: j.id, epoch: j.epoch }, now)).job;
     const succeed = async (l: LauncherRow, j: JobRow, executorSessionId: string | null = null) =>
       (await finishJob(db, {
-        launcherId: l.id, jobId: j.id, fencingToken: String(j.epoch), nextEventOffset: 0,
+        launcherId: l.id, jobId: j.id, epoch: j.epoch, nextEventOffset: 0,
         outcome: { state: JobState.SUCCEEDED, reason: FailureReason.UNSPECIFIED, error: "", exitCode: 0, result: { ok: true }, executorSessionId },
       }, policy, now)).job;
 

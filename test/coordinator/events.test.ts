@@ -55,8 +55,7 @@ describe("job events", () => {
 
   it("refuses to finish before every event it reports is stored", async () => {
     await l.append(offer, 0, [{ n: 0 }]);
-    await expect(t.launchers.finishJob({
-      launcherId: l.id,
+    await expect(l.launchers.finishJob({
       jobId: offer.job!.id,
       fencingToken: offer.fencingToken,
       state: JobState.SUCCEEDED,

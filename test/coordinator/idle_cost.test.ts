@@ -52,7 +52,7 @@ describe("idle launchers", () => {
     // RELEASE, COMMIT and fsync PRAGMAs), and the lapse check the new leases schedule: at most about 20
     // statements, whatever the number of launchers. One statement per heartbeat would be 800.
     expect(sent).toBeLessThanOrEqual((windowMs / flushMs + 2) * 20);
-    const { launchers: rows } = await t.launchers.listLaunchers({});
+    const { launchers: rows } = await t.operator.listLaunchers({});
     expect(rows.filter((r) => launchers.some((l) => l.id === r.id)).map((r) => r.state))
       .toEqual(launchers.map(() => LauncherState.ONLINE));
   });
@@ -86,7 +86,7 @@ describe("idle launchers", () => {
     const [alive] = await idle(1);
     const silent = await LauncherDriver.register(t);
     await sleep(1_500); // almost four leases
-    const { launchers } = await t.launchers.listLaunchers({});
+    const { launchers } = await t.operator.listLaunchers({});
     expect(launchers.find((l) => l.id === alive!.id)!.state).toBe(LauncherState.ONLINE);
     expect(launchers.find((l) => l.id === silent.id)!.state).toBe(LauncherState.OFFLINE);
   });

@@ -34,7 +34,8 @@ describe("offers, leases and fencing", () => {
     expect(offer.job!.attempt).toBe(0);
     expect(offer.job!.failureReason).toBe(FailureReason.OFFER_EXPIRED);
     expect(offer.fencingToken).not.toBe(lost!.fencingToken);
-    expect(await codeOf(silent.accept(lost!))).toBe(Code.FailedPrecondition);
+    // The job is the other launcher's now.
+    expect(await codeOf(silent.accept(lost!))).toBe(Code.PermissionDenied);
     const { job: running } = await other.accept(offer);
     expect(running!.state).toBe(JobState.RUNNING);
     expect(running!.attempt).toBe(1);
@@ -67,10 +68,10 @@ describe("offers, leases and fencing", () => {
       expect(retry.job!.id).toBe(job!.id);
       expect(retry.job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
       expect((await survivor.accept(retry)).job!.attempt).toBe(2);
-      const { launchers } = await t.launchers.listLaunchers({});
+      const { launchers } = await t.operator.listLaunchers({});
       expect(launchers.find((l) => l.id === doomed.id)!.state).toBe(LauncherState.OFFLINE);
       // The lost launcher's late report is refused and changes nothing.
-      expect(await codeOf(doomed.succeed(offer))).toBe(Code.FailedPrecondition);
+      expect(await codeOf(doomed.succeed(offer))).toBe(Code.PermissionDenied);
       expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
       const beat = await doomed.heartbeat([offer]);
       expect(beat.deregistered).toBe(true);
@@ -87,11 +88,18 @@ describe("offers, leases and fencing", () => {
     const intruder = await LauncherDriver.register(t);
     const offer = await owner.nextOffer();
     await owner.accept(offer);
-    const stale = { ...offer, fencingToken: String(Number(offer.fencingToken) - 1) };
-    expect(await codeOf(owner.succeed(stale))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(owner.append(stale, 0, [{ type: "log" }]))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(intruder.succeed(offer))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(intruder.accept(offer))).toBe(Code.FailedPrecondition);
+    // A token of an earlier attempt would be refused too; a made-up one, with the right epoch, never verifies.
+    const [epoch] = offer.fencingToken.split(".");
+    const forged = { ...offer, fencingToken: `${epoch}.${"A".repeat(22)}` };
+    const bare = { ...offer, fencingToken: epoch! };
+    for (const stale of [forged, bare]) {
+      expect(await codeOf(owner.succeed(stale))).toBe(Code.FailedPrecondition);
+      expect(await codeOf(owner.append(stale, 0, [{ type: "log" }]))).toBe(Code.FailedPrecondition);
+    }
+    const stale = forged;
+    // The intruder holds the real token, but the job is not its own.
+    expect(await codeOf(intruder.succeed(offer))).toBe(Code.PermissionDenied);
+    expect(await codeOf(intruder.accept(offer))).toBe(Code.PermissionDenied);
     const { job } = await t.jobs.getJob({ id: offer.job!.id });
     expect(job!.state).toBe(JobState.RUNNING);
     expect(job!.nextEventOffset).toBe(0n);
@@ -134,7 +142,7 @@ describe("offers, leases and fencing", () => {
     t = await startTestCoordinator({ pollHoldMs: 30_000 });
     const l = await LauncherDriver.register(t);
     const poll = l.poll();
-    await t.launchers.drainLauncher({ launcherId: l.id });
+    await t.operator.drainLauncher({ launcherId: l.id });
     expect((await poll).drain).toBe(true);
     await t.jobs.createJob(echoJob);
     expect((await l.poll({ timeoutMs: 500 })).offers).toEqual([]);
@@ -146,7 +154,7 @@ describe("offers, leases and fencing", () => {
     const l = await LauncherDriver.register(t);
     await l.nextOffer();
     const poll = l.poll({ freeSlots: 0 });
-    await t.launchers.deregisterLauncher({ launcherId: l.id });
+    await t.operator.removeLauncher({ launcherId: l.id });
     expect((await poll).deregistered).toBe(true);
     const { job: requeued } = await t.jobs.getJob({ id: job!.id });
     expect(requeued!.state).toBe(JobState.QUEUED);

@@ -12,7 +12,7 @@
  *   id=job_...                                    # from CreateJob
  *   body="{\"id\":\"$id\",\"fromOffset\":\"0\"}"  # under 256 bytes, so one length byte will do
  *   { printf '\0\0\0\0'; printf "\\$(printf %03o ${#body})"; printf %s "$body"; } |
- *     curl -sN --output - http://127.0.0.1:7070/tether.v1.JobService/WatchJob \
+ *     curl -sN --output - http://127.0.0.1:7070/tether.v1.JobService/WatchJob -H "Authorization: Bearer $(cat data/client.token)" \
  *       -H 'content-type: application/connect+json' --data-binary @-
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { GetJobRequestSchema, GetJobResponseSchema, JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import {
   type EndStream,
@@ -34,8 +35,9 @@ import {
 } from "../support/connect_envelope.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+import { bearer } from "../support/test_tokens.ts";
 
-const services = [JobService, SessionService, LauncherService];
+const services = [JobService, SessionService, LauncherService, OperatorService];
 const readOnly = services.flatMap((s) => s.methods)
   .filter((m) => m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS);
 
@@ -56,10 +58,13 @@ beforeAll(async () => {
 
 afterAll(() => t?.close());
 
+/** The admin token, which may call every RPC these tests call by hand. */
+const auth = () => ({ authorization: `Bearer ${t.tokens.admin}` });
+
 const post = (path: string, body: unknown) =>
   fetch(`${t.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth() },
     body: JSON.stringify(body),
   });
 
@@ -85,9 +90,9 @@ describe("Connect JSON over HTTP/1.1", () => {
     expect((await read.json()).job).toEqual(job);
   });
 
-  it("marks exactly GetJob, ListJobs, GetSession, ListSessions and ListLaunchers as side-effect free", () => {
+  it("marks exactly GetJob, ListJobs, GetSession, ListSessions, ListLaunchers and ListTokens as side-effect free", () => {
     expect(readOnly.map((m) => m.name).sort())
-      .toEqual(["GetJob", "GetSession", "ListJobs", "ListLaunchers", "ListSessions"]);
+      .toEqual(["GetJob", "GetSession", "ListJobs", "ListLaunchers", "ListSessions", "ListTokens"]);
   });
 
   it.for(readOnly)("answers $name to a GET with the message in the query, as to a POST", async (method) => {
@@ -96,7 +101,7 @@ describe("Connect JSON over HTTP/1.1", () => {
     const posted = await (await post(path, message)).json();
     const query = `encoding=json&message=${encodeURIComponent(JSON.stringify(message))}`;
     for (const url of [`${t.url}${path}?${query}`, `${t.url}${path}?connect=v1&${query}`]) {
-      const got = await fetch(url);
+      const got = await fetch(url, { headers: auth() });
       expect(got.status).toBe(200);
       expect(await got.json()).toEqual(posted);
     }
@@ -105,7 +110,7 @@ describe("Connect JSON over HTTP/1.1", () => {
   it("refuses a GET of CreateJob, which has side effects, and creates nothing", async () => {
     const before = (await t.jobs.listJobs({})).jobs.length;
     const message = encodeURIComponent(JSON.stringify(commandJob));
-    const got = await fetch(`${t.url}/tether.v1.JobService/CreateJob?encoding=json&message=${message}`);
+    const got = await fetch(`${t.url}/tether.v1.JobService/CreateJob?encoding=json&message=${message}`, { headers: auth() });
     expect(got.status).toBe(405);
     expect((await t.jobs.listJobs({})).jobs.length).toBe(before);
   });
@@ -114,8 +119,12 @@ describe("Connect JSON over HTTP/1.1", () => {
     const idle = await LauncherDriver.register(t, { name: "idle", executors: ["nothing-runs-this"] });
     const got = await fetch(`${t.url}/tether.v1.LauncherService/PollJobs`, {
       method: "POST",
-      headers: { "content-type": "application/json", "connect-timeout-ms": "500" },
-      body: JSON.stringify({ launcherId: idle.id, pollId: "p-1", freeSlots: 1 }),
+      headers: {
+        "content-type": "application/json",
+        "connect-timeout-ms": "500",
+        authorization: `Bearer ${idle.credential}`,
+      },
+      body: JSON.stringify({ pollId: "p-1", freeSlots: 1 }),
     });
     expect(got.status).toBe(200);
     expect(await got.json()).toEqual({});
@@ -132,7 +141,7 @@ describe("Connect binary over HTTP/1.1", () => {
   it("reads a job posted as application/proto and answers in proto", async () => {
     const got = await fetch(`${t.url}/tether.v1.JobService/GetJob`, {
       method: "POST",
-      headers: { "content-type": "application/proto" },
+      headers: { "content-type": "application/proto", ...auth() },
       body: new Uint8Array(toBinary(GetJobRequestSchema, create(GetJobRequestSchema, { id: finished.jobId }))),
     });
     expect(got.status).toBe(200);
@@ -146,7 +155,7 @@ describe("WatchJob as a raw Connect stream, as curl sends it", () => {
   const watch = (body: object) =>
     fetch(`${t.url}/tether.v1.JobService/WatchJob`, {
       method: "POST",
-      headers: { "content-type": "application/connect+json" },
+      headers: { "content-type": "application/connect+json", ...auth() },
       body: envelope(JSON.stringify(body)),
     });
   const describeFrame = (frame: Frame) => {
@@ -186,7 +195,7 @@ describe("gRPC over h2c on the same port", () => {
   let grpc: Transport;
   beforeAll(() => {
     h2c = new Http2SessionManager(t.url);
-    grpc = createGrpcTransport({ baseUrl: t.url, sessionManager: h2c });
+    grpc = createGrpcTransport({ baseUrl: t.url, sessionManager: h2c, interceptors: [bearer(t.tokens.client)] });
   });
   afterAll(() => h2c.abort());
 
@@ -208,7 +217,7 @@ describe("gRPC over h2c on the same port", () => {
 describe("gRPC-Web over HTTP/1.1", () => {
   let web: Transport;
   beforeAll(() => {
-    web = createGrpcWebTransport({ baseUrl: t.url, httpVersion: "1.1" });
+    web = createGrpcWebTransport({ baseUrl: t.url, httpVersion: "1.1", interceptors: [bearer(t.tokens.client)] });
   });
 
   it("creates and reads a job", async () => {

@@ -66,6 +66,7 @@ describe("SQLite storage", () => {
       register_time: 0,
       lease_expires_at: 0,
       update_time: 0,
+      credential_hash: "",
     };
     const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
       .compile(db);
@@ -86,12 +87,12 @@ describe("SQLite storage", () => {
   it("loses nothing it acknowledged when the coordinator is killed with SIGKILL and restarted", async () => {
     const dbPath = join(dir(), "t.db");
     const first = await startCoordinatorProcess({ dbPath, flags: [] });
-    const { jobs, launchers } = first;
+    const { jobs } = first;
     const created = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { i } })),
     );
-    const l = await LauncherDriver.register({ launchers });
+    const l = await LauncherDriver.register(first);
     const offer = await l.nextOffer();
     await l.accept(offer);
     await l.append(offer, 0, [{ type: "assistant", text: "halfway" }]);
@@ -107,9 +108,10 @@ describe("SQLite storage", () => {
       const running = listed.filter((j) => j.state === JobState.RUNNING);
       expect(running.map((j) => j.id)).toEqual([offer.job!.id]);
       expect(listed.filter((j) => j.state === JobState.QUEUED)).toHaveLength(39);
-      // The launcher carries on against the restarted coordinator: its token still holds.
-      const again = new LauncherDriver({ launchers: second.launchers });
+      // The launcher carries on against the restarted coordinator: its credential and fencing token still hold.
+      const again = new LauncherDriver(second);
       again.id = l.id;
+      again.launchers = second.launcherClient(l.credential);
       await again.append(offer, 1, [{ type: "result", result: "done" }]);
       expect((await again.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
       const events = [];

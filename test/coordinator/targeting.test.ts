@@ -95,8 +95,7 @@ describe("targeting and ordering", () => {
     expect(await offeredIds(b)).toEqual([]);
     expect(await offeredIds(a)).toEqual([]);
     await a.append(offer, 0, [{ type: "system", subtype: "init", session_id: "claude-uuid-1" }]);
-    await t.launchers.appendJobEvents({
-      launcherId: a.id,
+    await a.launchers.appendJobEvents({
       jobId: start.id,
       fencingToken: offer.fencingToken,
       firstOffset: 1n,

@@ -29,7 +29,7 @@ describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
     const offer = await l.nextOffer();
     await l.accept(offer);
     await l.append(offer, 0, [{ n: 0 }, { n: 1 }]);
-    const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch?fromOffset=1`);
+    const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch?fromOffset=1`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
     expect(response.headers.get("content-type")).toBe("application/x-ndjson");
     const seen: string[] = [];
     for await (const line of lines(response)) {
@@ -50,13 +50,13 @@ describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
   });
 
   it("answers an unknown job with a Connect-style NOT_FOUND", async () => {
-    const response = await fetch(`${t.url}/v1/jobs/job_nope/watch`);
+    const response = await fetch(`${t.url}/v1/jobs/job_nope/watch`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({ code: "not_found", message: 'job "job_nope" not found' });
   });
 
   it("refuses a malformed offset", async () => {
-    const response = await fetch(`${t.url}/v1/jobs/job_x/watch?fromOffset=-1`);
+    const response = await fetch(`${t.url}/v1/jobs/job_x/watch?fromOffset=-1`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toMatch(/fromOffset/);
   });

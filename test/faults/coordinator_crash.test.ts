@@ -19,7 +19,7 @@ it(
     const started = Date.now();
     let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dbPath: rig.database() });
     const { dbPath, port, url } = coordinator;
-    await Promise.all([1, 2, 3].map(() => rig.launcher(url, { maxConcurrency: 3 })));
+    await Promise.all([1, 2, 3].map(() => rig.launcher(coordinator, { maxConcurrency: 3 })));
     const signal = AbortSignal.timeout(scenarioTimeoutMs - 10_000);
     const load = new JobLoad({
       jobs: jobClient(url),

@@ -5,6 +5,7 @@ import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { killCoordinatorProcesses } from "../support/coordinator_process.ts";
 import {
   killLauncherProcesses,
+  type LauncherOptions,
   type LauncherProcess,
   processAlive,
   repoDir,
@@ -53,13 +54,13 @@ export class FaultRig {
     };
   }
 
-  /** Starts a launcher of the seq profile on `coordinatorUrl`, with this rig's folder as its project root. */
+  /** Starts a launcher of the seq profile on `coordinator` (its URL may be a proxy's), with this rig's folder as its project root. */
   async launcher(
-    coordinatorUrl: string,
+    coordinator: LauncherOptions["coordinator"],
     options: { maxConcurrency: number; env?: Record<string, string>; name?: string },
   ): Promise<LauncherProcess & { id: string }> {
     const launcher = await startLauncher({
-      coordinatorUrl,
+      coordinator,
       name: options.name ?? `${this.name}-${process.pid}-${++this.#launchers}`,
       maxConcurrency: options.maxConcurrency,
       executors: { seq: seqProfile() },

@@ -24,7 +24,7 @@ it(
     const flags = [...fastCoordinatorFlags];
     flags[flags.indexOf("--retry-backoff") + 1] = "500ms";
     const coordinator = await startCoordinatorProcess({ dbPath: rig.database(), flags });
-    const launchers = await Promise.all([1, 2, 3].map(() => rig.launcher(coordinator.url, { maxConcurrency: 3 })));
+    const launchers = await Promise.all([1, 2, 3].map(() => rig.launcher(coordinator, { maxConcurrency: 3 })));
     const load = new JobLoad({
       jobs: jobClient(coordinator.url),
       total: size.jobs,
@@ -50,7 +50,7 @@ it(
       const at = Date.now();
       await victim.exited;
       kills.push({ at, launcherId: victim.id, held: heldJobs(coordinator.dbPath, victim.id) });
-      launchers.splice(launchers.indexOf(victim), 1, await rig.launcher(coordinator.url, { maxConcurrency: 3 }));
+      launchers.splice(launchers.indexOf(victim), 1, await rig.launcher(coordinator, { maxConcurrency: 3 }));
     }
     await running;
 

@@ -68,7 +68,7 @@ it(
   async () => {
     const started = Date.now();
     const coordinator = await startCoordinatorProcess({ dbPath: rig.database() });
-    const survivors = await Promise.all([1, 2].map(() => rig.launcher(coordinator.url, { maxConcurrency: 2 })));
+    const survivors = await Promise.all([1, 2].map(() => rig.launcher(coordinator, { maxConcurrency: 2 })));
     const holding = new HoldingExecutors();
     const load = new JobLoad({
       jobs: jobClient(coordinator.url),
@@ -92,7 +92,7 @@ it(
     for (let r = 1; r <= size.rounds; r++) {
       const holdFile = join(rig.dir, `hold-${r}`);
       writeFileSync(holdFile, "");
-      const sleeper = await rig.launcher(coordinator.url, {
+      const sleeper = await rig.launcher(coordinator, {
         maxConcurrency: sleeperSlots,
         env: { TETHER_FAULT_HOLD_FILE: holdFile },
       });

@@ -146,7 +146,7 @@ it(
     const coordinator = await startCoordinatorProcess({ dbPath: rig.database() });
     const policy = new FaultPolicy();
     const proxy = await startLoopbackProxy(coordinator.url, (method, exchange) => policy.decide(method, exchange));
-    await Promise.all([1, 2, 3].map(() => rig.launcher(proxy.url, { maxConcurrency: 3 })));
+    await Promise.all([1, 2, 3].map(() => rig.launcher({ url: proxy.url, tokens: coordinator.tokens }, { maxConcurrency: 3 })));
     const load = new JobLoad({
       jobs: jobClient(coordinator.url),
       total: size.jobs,

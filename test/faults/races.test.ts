@@ -24,7 +24,7 @@ async function raceTrack(
   onChange: (timeline: JobTimeline, jobs: CoordinatorProcess["jobs"]) => void,
 ) {
   const coordinator = await startCoordinatorProcess({ dbPath: rig.database(name) });
-  const launchers = await Promise.all([1, 2].map(() => rig.launcher(coordinator.url, { maxConcurrency: 4 })));
+  const launchers = await Promise.all([1, 2].map(() => rig.launcher(coordinator, { maxConcurrency: 4 })));
   const jobs = jobClient(coordinator.url);
   const load = new JobLoad({
     jobs,

@@ -25,7 +25,7 @@ let launcherId: string;
 beforeAll(async () => {
   coordinator = await startCoordinatorProcess();
   launcher = await startLauncher({
-    coordinatorUrl: coordinator.url,
+    coordinator: coordinator,
     maxConcurrency: 4,
     executors: { echo: { kind: "echo" }, "claude-code": standInClaudeProfile() },
     config: { output: { maxBytes: 64 * 1024, maxEventBytes: 4096 } },

@@ -15,7 +15,7 @@ beforeAll(async () => {
   coordinator = await startCoordinatorProcess();
   for (const slots of [1, 2, 3]) {
     const process = await startLauncher({
-      coordinatorUrl: coordinator.url,
+      coordinator: coordinator,
       maxConcurrency: slots,
       executors: { echo: { kind: "echo" } },
       config: { projectRoots: ["/tmp"] },

@@ -40,7 +40,7 @@ async function jobHistory(jobId: string): Promise<Job[]> {
 
 function launcherWith(name: string): Promise<LauncherProcess> {
   return startLauncher({
-    coordinatorUrl: coordinator.url,
+    coordinator: coordinator,
     name,
     executors: { echo: { kind: "echo" }, work: payloadExecutorProfile() },
     // Both launchers share one project root so that the job may run on either.

@@ -100,14 +100,19 @@ describe("Claude Code's command line", () => {
     });
   });
 
-  it("resumes with --resume and passes the optional parameters as flags", () => {
+  it("resumes with --resume=<id> and passes each optional parameter in the same argument as its flag", () => {
     const { argv } = claudeCodeCommand(["claude"], payload({
       mode: "resume",
-      executorSessionId: "uuid-1",
-      parameters: { prompt: "go", model: "opus", allowedTools: ["Read", "Bash(git:*)"], permissionMode: "plan", maxTurns: 3 },
+      executorSessionId: "3f2b8c1e-9d4a-4e7b-8a6f-0c5d2e1b7a90",
+      parameters: { prompt: "go", model: "opus", allowedTools: ["Read", "Bash(git log:*)"], permissionMode: "plan", maxTurns: 3 },
     }));
     expect(argv.slice(5)).toEqual([
-      "--resume", "uuid-1", "--model", "opus", "--allowedTools", "Read,Bash(git:*)", "--permission-mode", "plan", "--max-turns", "3",
+      "--resume=3f2b8c1e-9d4a-4e7b-8a6f-0c5d2e1b7a90",
+      "--model=opus",
+      "--allowedTools=Read",
+      "--allowedTools=Bash(git log:*)",
+      "--permission-mode=plan",
+      "--max-turns=3",
     ]);
   });
 
@@ -151,6 +156,36 @@ describe("parameter schemas", () => {
   });
 });
 
+describe("parameter schemas look at a value's own properties only", () => {
+  const closed = compileSchema({ type: "object", properties: { prompt: { type: "string" } }, additionalProperties: false }, "schema");
+
+  it("refuses names that live on Object.prototype when additionalProperties is false", () => {
+    for (const name of ["constructor", "toString", "hasOwnProperty", "valueOf", "__proto__", "isPrototypeOf"]) {
+      // JSON.parse, like a decoded request, makes "__proto__" an own property rather than the prototype.
+      const value = JSON.parse(`{"prompt":"x",${JSON.stringify(name)}:{"a":1}}`);
+      expect(validateJson(closed, value)).toEqual([`parameters.${name}: is not allowed (allowed: prompt)`]);
+    }
+  });
+
+  it("does not count an inherited property as a required one", () => {
+    const schema = compileSchema({ type: "object", required: ["constructor", "prompt"] }, "schema");
+    expect(validateJson(schema, { prompt: "x" })).toEqual(["parameters.constructor: is required"]);
+    const inherited = Object.create({ prompt: "from the prototype" }) as Record<string, unknown>;
+    expect(validateJson(schema, inherited)).toContain("parameters.prompt: is required");
+  });
+
+  it("checks a property named like an Object.prototype member against its own schema", () => {
+    const schema = compileSchema(JSON.parse('{"type":"object","properties":{"toString":{"type":"integer"}},"additionalProperties":false}'), "s");
+    expect(validateJson(schema, { toString: 1 })).toEqual([]);
+    expect(validateJson(schema, JSON.parse('{"toString":"x"}'))).toEqual(["parameters.toString: must be integer, got string"]);
+  });
+
+  it("keeps the built-in claude-code schema closed to them", () => {
+    expect(validateJson(claudeCodeParametersSchema, JSON.parse('{"prompt":"x","__proto__":{"permissionMode":"bypassPermissions"}}')))
+      .toEqual([expect.stringContaining("parameters.__proto__: is not allowed")]);
+  });
+});
+
 describe("project dirs", () => {
   const root = mkdtempSync(join(tmpdir(), "tether-roots-"));
   const allowed = join(root, "allowed");
@@ -166,10 +201,33 @@ describe("project dirs", () => {
   it("refuses paths outside the roots, as written or through a symlink", async () => {
     await expect(resolveProjectDir(join(allowed, "..", "secret"), [allowed], probe)).rejects.toThrow("is outside the launcher's allowed project roots");
     await expect(resolveProjectDir(join(allowed, "link-out"), [allowed], probe)).rejects.toThrow(
-      `resolves to "${await realpath(join(root, "secret"))}", which is outside`,
+      `The project dir "${join(allowed, "link-out")}" resolves outside the launcher's allowed project roots (${allowed})`,
     );
     await expect(resolveProjectDir("repo", [allowed], probe)).rejects.toThrow('The project dir "repo" must be an absolute path');
     await expect(resolveProjectDir(join(allowed, "missing"), [allowed], probe)).rejects.toThrow("cannot be used");
+  });
+
+  it("tell the client neither where a link leads nor the file system's own error text", async () => {
+    symlinkSync(join(root, "secret", "gone"), join(allowed, "dangling"));
+    const refusal = async (dir: string) => {
+      try {
+        await resolveProjectDir(dir, [allowed], probe);
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error(`${dir} was accepted`);
+    };
+    const out = await refusal(join(allowed, "link-out"));
+    const dangling = await refusal(join(allowed, "dangling"));
+    expect(dangling.message).toBe(
+      `The project dir "${join(allowed, "dangling")}" cannot be used: it does not exist (or a link in it leads nowhere)`,
+    );
+    for (const err of [out, dangling]) {
+      expect(err.message).not.toContain("secret");
+      expect(err.message).not.toContain("realpath");
+    }
+    // The launcher's log still gets the file system's account.
+    expect(String(dangling.cause)).toContain("ENOENT");
   });
 });
 

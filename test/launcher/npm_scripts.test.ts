@@ -15,6 +15,7 @@ import {
 import {
   denoPath,
   killLauncherProcesses,
+  launcherTokenEnv,
   type LauncherProcess,
   repoDir,
   watchLauncher,
@@ -70,9 +71,12 @@ function denortAvailable(): string | undefined {
   return existsSync(cached) ? cached : undefined;
 }
 
+/** The environment of a launcher started by hand: it reads its registration token from a variable. */
+const withToken = () => ({ ...env, ...launcherTokenEnv({ coordinator }) });
+
 describe("the launcher's npm scripts", () => {
   it("npm run launcher:build writes a bundle and a wrapper that runs it with the config's exact flags", async () => {
-    const config = writeLauncherConfig({ coordinatorUrl: coordinator.url, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
     const out = mkdtempSync(join(tmpdir(), "tether-build-"));
     const { stdout } = await run("npm", ["run", "--silent", "launcher:build", "--", "--config", config.configPath, "--out", out], {
       cwd: repoDir,
@@ -82,22 +86,22 @@ describe("the launcher's npm scripts", () => {
     const wrapper = readFileSync(join(out, "launcher"), "utf8");
     const quoted = config.flags.map((flag) => `'${flag}'`).join(" ");
     expect(wrapper).toContain(`exec "\${DENO:-deno}" run ${quoted} "$here/launcher.js" --config '${config.configPath}'`);
-    const child = spawn(join(out, "launcher"), [], { stdio: ["ignore", "pipe", "pipe"], env });
+    const child = spawn(join(out, "launcher"), [], { stdio: ["ignore", "pipe", "pipe"], env: withToken() });
     await provesItself(watchLauncher(child, config));
   });
 
   it("npm run launcher runs the source with the same flags, and a SIGTERM to npm drains it", async () => {
-    const config = writeLauncherConfig({ coordinatorUrl: coordinator.url, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
     const child = spawn("npm", ["run", "--silent", "launcher", "--", "--config", config.configPath], {
       cwd: repoDir,
       stdio: ["ignore", "pipe", "pipe"],
-      env,
+      env: withToken(),
     });
     await provesItself(watchLauncher(child, config));
   });
 
   it("npm run launcher:compile refuses an unknown target with the list of the five", async () => {
-    const config = writeLauncherConfig({ coordinatorUrl: coordinator.url });
+    const config = writeLauncherConfig({ coordinator: coordinator });
     const failure = await run("npm", ["run", "--silent", "launcher:compile", "--", "--config", config.configPath, "--target", "riscv"], {
       cwd: repoDir,
       env,
@@ -116,14 +120,14 @@ describe("the launcher's npm scripts", () => {
     );
   }
   it.skipIf(!denort)(`npm run launcher:compile builds a binary for ${hostTarget} that runs with the baked-in flags and config`, async () => {
-    const config = writeLauncherConfig({ coordinatorUrl: coordinator.url, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
     const out = mkdtempSync(join(tmpdir(), "tether-compile-"));
     await run("npm", ["run", "--silent", "launcher:compile", "--", "--config", config.configPath, "--target", hostTarget, "--out", out], {
       cwd: repoDir,
       env,
     });
     const binary = join(out, process.platform === "win32" ? "tether-launcher.exe" : "tether-launcher");
-    const child = spawn(binary, [], { stdio: ["ignore", "pipe", "pipe"], env });
+    const child = spawn(binary, [], { stdio: ["ignore", "pipe", "pipe"], env: withToken() });
     await provesItself(watchLauncher(child, config));
   }, 120_000);
 });

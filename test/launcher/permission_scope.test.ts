@@ -16,6 +16,7 @@ import {
 import {
   denoPath,
   killLauncherProcesses,
+  launcherTokenEnv,
   type LauncherProcess,
   payloadExecutorProfile,
   repoDir,
@@ -31,7 +32,7 @@ let launcherId: string;
 beforeAll(async () => {
   [coordinator, elsewhere] = await Promise.all([startCoordinatorProcess(), startCoordinatorProcess()]);
   launcher = await startLauncher({
-    coordinatorUrl: coordinator.url,
+    coordinator: coordinator,
     executors: { work: payloadExecutorProfile({ env: ["PATH", "TETHER_LISTED"] }) },
     env: { TETHER_LISTED: "listed-value", TETHER_SECRET: "must-not-leak" },
   });
@@ -49,7 +50,7 @@ describe("the launcher's permission scope", () => {
       "--no-prompt",
       `--allow-net=127.0.0.1:${coordinator.port}`,
       `--allow-run=${join(repoDir, "test", "fixtures", "payload_executor")},kill`,
-      "--allow-env=PATH,TETHER_LISTED",
+      "--allow-env=TETHER_REGISTRATION_TOKEN,PATH,TETHER_LISTED",
       `--allow-read=${launcher.configPath},${launcher.projectDir}`,
     ]);
     expect(launcher.flags.some((flag) => flag === "-A" || flag === "--allow-all" || flag === "--allow-run")).toBe(false);
@@ -57,7 +58,7 @@ describe("the launcher's permission scope", () => {
 
   it("under those flags the launcher's own code cannot reach another host:port, start an unlisted program, or read an unlisted variable or file", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "tether-probe-")), "scope_probe.js");
-    const env = denoEnv({ ...process.env, RUST_BACKTRACE: "0", NO_COLOR: "1", TETHER_SECRET: "must-not-leak" });
+    const env = denoEnv({ ...process.env, RUST_BACKTRACE: "0", NO_COLOR: "1", TETHER_SECRET: "must-not-leak", ...launcherTokenEnv({ coordinator }) });
     await run(denoPath, ["bundle", `--config=${join(repoDir, "launcher-deno", "deno.json")}`, "--quiet", "--output", out,
       join(repoDir, "test", "fixtures", "scope_probe.js")], { env });
     const { stdout } = await run(denoPath, ["run", ...launcher.flags, out, launcher.configPath, elsewhere.url, "TETHER_SECRET", "/etc/hostname", String(elsewhere.child.pid)], { env });
@@ -93,7 +94,7 @@ describe("the launcher's permission scope", () => {
     // path is not checked until a job tries to start it).
     const missing = "claude-not-installed-here";
     const refused = await startLauncher({
-      coordinatorUrl: coordinator.url,
+      coordinator: coordinator,
       executors: { echo: { kind: "echo" }, "claude-code": { kind: "claude-code", command: missing } },
     });
     expect((await refused.exited).code).toBe(2);
@@ -101,17 +102,17 @@ describe("the launcher's permission scope", () => {
     expect(stderr).toContain(`Cannot start: executor "claude-code": the program "${missing}" was not found`);
 
     const tolerant = await startLauncher({
-      coordinatorUrl: coordinator.url,
+      coordinator: coordinator,
       executors: { echo: { kind: "echo" }, "claude-code": { kind: "claude-code", command: missing, optional: true } },
     });
     const id = await tolerant.registered();
-    const { launchers } = await coordinator.launchers.listLaunchers({});
+    const { launchers } = await coordinator.operator.listLaunchers({});
     expect(launchers.find((l) => l.id === id)!.executors).toEqual(["echo"]);
   });
 
   it("a config that lists a loader variable is refused before anything starts", async () => {
     const refused = await startLauncher({
-      coordinatorUrl: coordinator.url,
+      coordinator: coordinator,
       executors: { work: payloadExecutorProfile({ env: ["LD_PRELOAD"] }) },
     }).catch((err: Error) => err);
     expect(String(refused)).toContain('"LD_PRELOAD" cannot be passed to executors');

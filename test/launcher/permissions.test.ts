@@ -6,7 +6,7 @@ const path = "/etc/tether/launcher.json";
 
 function flags(config: Record<string, unknown>, os = "linux"): string[] {
   const text = JSON.stringify({
-    coordinator: "http://10.0.0.5:7070",
+    coordinator: "https://10.0.0.5:7070",
     name: "box",
     projectRoots: ["/srv/repos"],
     ...config,

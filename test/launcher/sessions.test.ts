@@ -17,8 +17,8 @@ let firstId: string;
 
 beforeAll(async () => {
   coordinator = await startCoordinatorProcess();
-  first = await startLauncher({ coordinatorUrl: coordinator.url });
-  second = await startLauncher({ coordinatorUrl: coordinator.url });
+  first = await startLauncher({ coordinator: coordinator });
+  second = await startLauncher({ coordinator: coordinator });
   firstId = await first.registered();
   await second.registered();
 });
@@ -72,7 +72,7 @@ describe("claude-code sessions through a real launcher", () => {
     // The stand-in keeps its transcript in the project dir, so turn 2 proves the same host's files.
     expect(resumed.result).toMatchObject({ session_id: claudeSessionId, num_turns: 2, result: "stand-in reply to: and one more" });
     const [init] = await jobEvents(coordinator, resume!.id);
-    expect(init?.stand_in_argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", "--resume", claudeSessionId]);
+    expect(init?.stand_in_argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", `--resume=${claudeSessionId}`]);
   });
 
   it("a failing executor ends FAILED with EXIT_NONZERO, its exit code and the tail of its stderr", async () => {

@@ -29,7 +29,7 @@ afterEach(() => killLauncherProcesses());
 afterAll(() => killCoordinatorProcesses());
 
 async function launcherState(id: string): Promise<string> {
-  const { launchers } = await coordinator.launchers.listLaunchers({});
+  const { launchers } = await coordinator.operator.listLaunchers({});
   return LauncherState[launchers.find((launcher) => launcher.id === id)!.state];
 }
 
@@ -47,7 +47,7 @@ async function createJob(launcher: LauncherProcess, launcherId: string, executor
 
 describe("shutting a launcher down", () => {
   it("SIGTERM drains: the running job finishes, no new job is taken, and the launcher deregisters and exits 0", async () => {
-    const launcher = await startLauncher({ coordinatorUrl: coordinator.url });
+    const launcher = await startLauncher({ coordinator: coordinator });
     const id = await launcher.registered();
     const running = await createJob(launcher, id, "echo", { prompt: "finish me", delayMs: 1_000 });
     await waitForJob(coordinator, running, (j) => j.state === JobState.RUNNING, "RUNNING");
@@ -66,7 +66,7 @@ describe("shutting a launcher down", () => {
   });
 
   it("a second signal stops the running job (SIGINT first) and reports it before the launcher exits", async () => {
-    const launcher = await startLauncher({ coordinatorUrl: coordinator.url });
+    const launcher = await startLauncher({ coordinator: coordinator });
     const id = await launcher.registered();
     const running = await createJob(launcher, id, "claude-code", { prompt: "[slow]" });
     await waitForEvent(coordinator, running, (e) => e.subtype === "stand_in_processes", "the slow job working");
@@ -85,7 +85,7 @@ describe("shutting a launcher down", () => {
 
   it("a third signal kills the running job at once, reports nothing, and the launcher still deregisters", async () => {
     const launcher = await startLauncher({
-      coordinatorUrl: coordinator.url,
+      coordinator: coordinator,
       executors: { "claude-code": standInClaudeProfile({ grace: { interrupt: "60s", terminate: "60s" } }) },
     });
     const id = await launcher.registered();
@@ -107,20 +107,20 @@ describe("shutting a launcher down", () => {
   });
 
   it("a drain from the coordinator lets the running job finish, then the launcher exits", async () => {
-    const launcher = await startLauncher({ coordinatorUrl: coordinator.url });
+    const launcher = await startLauncher({ coordinator: coordinator });
     const id = await launcher.registered();
     const running = await createJob(launcher, id, "echo", { prompt: "drained", delayMs: 500 });
     await waitForJob(coordinator, running, (j) => j.state === JobState.RUNNING, "RUNNING");
-    await coordinator.launchers.drainLauncher({ launcherId: id });
+    await coordinator.operator.drainLauncher({ launcherId: id });
     expect(JobState[(await waitForJobEnd(coordinator, running)).state]).toBe("SUCCEEDED");
     expect((await launcher.exited).code).toBe(0);
     expect(launcher.logs.messages("draining")[0]).toMatchObject({ reason: "the coordinator asked this launcher to drain" });
   });
 
   it("a launcher deregistered by an operator registers again and keeps taking jobs", async () => {
-    const launcher = await startLauncher({ coordinatorUrl: coordinator.url });
+    const launcher = await startLauncher({ coordinator: coordinator });
     const id = await launcher.registered();
-    await coordinator.launchers.deregisterLauncher({ launcherId: id });
+    await coordinator.operator.removeLauncher({ launcherId: id });
     await launcher.logs.waitFor((l) => l.msg === "registered" && launcher.logs.messages("registered").length === 2, "a second registration");
     const job = await createJob(launcher, id, "echo", { prompt: "still here" });
     expect(JobState[(await waitForJobEnd(coordinator, job)).state]).toBe("SUCCEEDED");
@@ -130,7 +130,7 @@ describe("shutting a launcher down", () => {
 describe("riding out a coordinator outage", () => {
   it("keeps retrying while the coordinator is down, and runs jobs again once it is back", async () => {
     const own = await startCoordinatorProcess();
-    const launcher = await startLauncher({ coordinatorUrl: own.url });
+    const launcher = await startLauncher({ coordinator: own });
     const id = await launcher.registered();
     await own.stop();
     await launcher.logs.waitFor((l) => l.msg === "poll failed; retrying with the same pollId", "a failed poll");

@@ -7,8 +7,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { JsonLines } from "./json_lines.ts";
+import { bearer, issueTestTokensAt, type TestTokens } from "./test_tokens.ts";
 
 const repoDir = resolve(import.meta.dirname, "../..");
 
@@ -28,9 +30,15 @@ export interface CoordinatorProcess {
   readonly dbPath: string;
   readonly child: ChildProcess;
   readonly logs: JsonLines;
+  /** One token of each role, made on its database before it started. */
+  readonly tokens: TestTokens;
+  /** With the client token. */
   readonly jobs: Client<typeof JobService>;
   readonly sessions: Client<typeof SessionService>;
-  readonly launchers: Client<typeof LauncherService>;
+  /** With the admin token. */
+  readonly operator: Client<typeof OperatorService>;
+  /** A LauncherService client sending `token` (the registration token unless given). */
+  launcherClient(token?: string): Client<typeof LauncherService>;
   /** Sends SIGTERM and resolves once the process exited. */
   stop(): Promise<void>;
 }
@@ -44,6 +52,7 @@ export async function startCoordinatorProcess(
   options: { flags?: readonly string[]; dbPath?: string; listen?: string } = {},
 ): Promise<CoordinatorProcess> {
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), "tether-coordinator-")), "tether.db");
+  const tokens = await issueTestTokensAt(dbPath);
   // `node --import tsx`, not the tsx CLI: one process, so a kill reaches the coordinator itself.
   const child = spawn(
     process.execPath,
@@ -67,16 +76,19 @@ export async function startCoordinatorProcess(
       throw new Error(`${(err as Error).message}\nstderr:\n${stderr.tail()}`);
     });
   const url = String(listening.url);
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+  const transport = (token: string) =>
+    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] });
   return {
     url,
     port: Number(new URL(url).port),
     dbPath,
     child,
     logs,
-    jobs: createClient(JobService, transport),
-    sessions: createClient(SessionService, transport),
-    launchers: createClient(LauncherService, transport),
+    tokens,
+    jobs: createClient(JobService, transport(tokens.client)),
+    sessions: createClient(SessionService, transport(tokens.client)),
+    operator: createClient(OperatorService, transport(tokens.admin)),
+    launcherClient: (token = tokens.registration) => createClient(LauncherService, transport(token)),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;

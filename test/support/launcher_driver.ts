@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
-import type { PollJobsResponse } from "../../gen/tether/v1/launcher_service_pb.ts";
+import type { Client } from "@connectrpc/connect";
+import type { LauncherService, PollJobsResponse } from "../../gen/tether/v1/launcher_service_pb.ts";
 import type { TestCoordinator } from "./test_coordinator.ts";
 
 export interface DriverOptions {
@@ -21,17 +22,21 @@ export interface DriverOptions {
 export class LauncherDriver {
   readonly instanceId = randomUUID();
   id = "";
+  /** The credential the last registration returned. */
+  credential = "";
+  /** A client sending that credential. */
+  launchers!: Client<typeof LauncherService>;
 
-  constructor(readonly t: Pick<TestCoordinator, "launchers">, readonly options: DriverOptions = {}) {}
+  constructor(readonly t: Pick<TestCoordinator, "launcherClient">, readonly options: DriverOptions = {}) {}
 
-  static async register(t: Pick<TestCoordinator, "launchers">, options: DriverOptions = {}): Promise<LauncherDriver> {
+  static async register(t: Pick<TestCoordinator, "launcherClient">, options: DriverOptions = {}): Promise<LauncherDriver> {
     const driver = new LauncherDriver(t, options);
     await driver.register();
     return driver;
   }
 
   async register(): Promise<void> {
-    const { launcher } = await this.t.launchers.registerLauncher({
+    const { launcher, credential } = await this.t.launcherClient().registerLauncher({
       name: this.options.name ?? `l-${randomUUID().slice(0, 8)}`,
       hostname: this.options.hostname ?? "test-host",
       labels: this.options.labels ?? {},
@@ -41,14 +46,15 @@ export class LauncherDriver {
       instanceId: this.instanceId,
     });
     this.id = launcher!.id;
+    this.credential = credential;
+    this.launchers = this.t.launcherClient(credential);
   }
 
   poll(
     options: { freeSlots?: number; pollId?: string; signal?: AbortSignal; timeoutMs?: number; cancelling?: string[] } =
       {},
   ): Promise<PollJobsResponse> {
-    return this.t.launchers.pollJobs({
-      launcherId: this.id,
+    return this.launchers.pollJobs({
       pollId: options.pollId ?? randomUUID(),
       freeSlots: options.freeSlots ?? 1,
       cancellingJobIds: options.cancelling ?? [],
@@ -56,19 +62,17 @@ export class LauncherDriver {
   }
 
   accept(offer: Offer) {
-    return this.t.launchers.acceptJob({ launcherId: this.id, jobId: offer.job!.id, fencingToken: offer.fencingToken });
+    return this.launchers.acceptJob({ jobId: offer.job!.id, fencingToken: offer.fencingToken });
   }
 
   heartbeat(running: Offer[] = []) {
-    return this.t.launchers.heartbeat({
-      launcherId: this.id,
+    return this.launchers.heartbeat({
       runningJobs: running.map((o) => ({ jobId: o.job!.id, fencingToken: o.fencingToken })),
     });
   }
 
   append(offer: Offer, firstOffset: number, events: JsonObject[]) {
-    return this.t.launchers.appendJobEvents({
-      launcherId: this.id,
+    return this.launchers.appendJobEvents({
       jobId: offer.job!.id,
       fencingToken: offer.fencingToken,
       firstOffset: BigInt(firstOffset),
@@ -88,8 +92,7 @@ export class LauncherDriver {
     offer: Offer,
     outcome: { state: JobState; failureReason?: FailureReason; exitCode?: number; error?: string; result?: JsonObject },
   ) {
-    return this.t.launchers.finishJob({
-      launcherId: this.id,
+    return this.launchers.finishJob({
       jobId: offer.job!.id,
       fencingToken: offer.fencingToken,
       ...outcome,

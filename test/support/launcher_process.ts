@@ -60,7 +60,8 @@ export function payloadExecutorProfile(overrides: Record<string, unknown> = {}):
 }
 
 export interface LauncherOptions {
-  readonly coordinatorUrl: string;
+  /** The coordinator to register with, and the registration token to do it with. */
+  readonly coordinator: { readonly url: string; readonly tokens: { readonly registration: string } };
   readonly name?: string;
   readonly maxConcurrency?: number;
   readonly labels?: Record<string, string>;
@@ -89,6 +90,13 @@ export interface LauncherProcess {
 
 const running = new Set<ChildProcess>();
 let counter = 0;
+/** The variable a test launcher reads its registration token from. */
+const registrationTokenEnv = "TETHER_REGISTRATION_TOKEN";
+
+/** The environment a test launcher needs beside its flags: its registration token. */
+export function launcherTokenEnv(options: Pick<LauncherOptions, "coordinator">): Record<string, string> {
+  return { [registrationTokenEnv]: options.coordinator.tokens.registration };
+}
 
 /**
  * Writes a launcher config for `options` into a fresh folder with its own
@@ -101,7 +109,8 @@ export function writeLauncherConfig(options: LauncherOptions) {
   mkdirSync(projectDir);
   const configPath = join(dir, "launcher.json");
   const config = {
-    coordinator: options.coordinatorUrl,
+    coordinator: options.coordinator.url,
+    tokenEnv: registrationTokenEnv,
     name,
     hostname: "test-host",
     labels: options.labels ?? {},
@@ -127,7 +136,7 @@ export async function startLauncher(options: LauncherOptions): Promise<LauncherP
   const child = spawn(denoPath, ["run", ...written.flags, script, "--config", written.configPath], {
     cwd: written.dir,
     stdio: ["ignore", "pipe", "pipe"],
-    env: denoEnv({ ...process.env, ...options.env, RUST_BACKTRACE: "0", NO_COLOR: "1" }),
+    env: denoEnv({ ...process.env, ...launcherTokenEnv(options), ...options.env, RUST_BACKTRACE: "0", NO_COLOR: "1" }),
   });
   return watchLauncher(child, written);
 }

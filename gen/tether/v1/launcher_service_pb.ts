@@ -8,7 +8,7 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { FailureReason, Job, JobState } from "./job_pb.ts";
 import { file_tether_v1_job } from "./job_pb.ts";
-import type { Launcher, LauncherState, Offer } from "./launcher_pb.ts";
+import type { Launcher, Offer } from "./launcher_pb.ts";
 import { file_tether_v1_launcher } from "./launcher_pb.ts";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/launcher_service.proto.
  */
 export const file_tether_v1_launcher_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0ZXRoZXIvdjEvbGF1bmNoZXJfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxIvoBChdSZWdpc3RlckxhdW5jaGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCGhvc3RuYW1lGAIgASgJEj4KBmxhYmVscxgDIAMoCzIuLnRldGhlci52MS5SZWdpc3RlckxhdW5jaGVyUmVxdWVzdC5MYWJlbHNFbnRyeRIRCglleGVjdXRvcnMYBCADKAkSFwoPbWF4X2NvbmN1cnJlbmN5GAUgASgFEg8KB3ZlcnNpb24YBiABKAkSEwoLaW5zdGFuY2VfaWQYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKMAgoYUmVnaXN0ZXJMYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCglwb2xsX2hvbGQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOYWNjZXB0X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieQoPUG9sbEpvYnNSZXF1ZXN0EhMKC2xhdW5jaGVyX2lkGAEgASgJEg8KB3BvbGxfaWQYAiABKAkSEgoKZnJlZV9zbG90cxgDIAEoBRIaChJjYW5jZWxsaW5nX2pvYl9pZHMYBCADKAkSEAoIZHJhaW5pbmcYBSABKAgicQoQUG9sbEpvYnNSZXNwb25zZRIgCgZvZmZlcnMYASADKAsyEC50ZXRoZXIudjEuT2ZmZXISFgoOY2FuY2VsX2pvYl9pZHMYAiADKAkSDQoFZHJhaW4YAyABKAgSFAoMZGVyZWdpc3RlcmVkGAQgASgIIk4KEEFjY2VwdEpvYlJlcXVlc3QSEwoLbGF1bmNoZXJfaWQYASABKAkSDgoGam9iX2lkGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAkiMAoRQWNjZXB0Sm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4udGV0aGVyLnYxLkpvYiIzCgpSdW5uaW5nSm9iEg4KBmpvYl9pZBgBIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAIgASgJIlQKEEhlYXJ0YmVhdFJlcXVlc3QSEwoLbGF1bmNoZXJfaWQYASABKAkSKwoMcnVubmluZ19qb2JzGAIgAygLMhUudGV0aGVyLnYxLlJ1bm5pbmdKb2IingEKEUhlYXJ0YmVhdFJlc3BvbnNlEjUKEWxlYXNlX2V4cGlyZV90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5jYW5jZWxfam9iX2lkcxgCIAMoCRIVCg1zdGFsZV9qb2JfaWRzGAMgAygJEg0KBWRyYWluGAQgASgIEhQKDGRlcmVnaXN0ZXJlZBgFIAEoCCKwAQoWQXBwZW5kSm9iRXZlbnRzUmVxdWVzdBITCgtsYXVuY2hlcl9pZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSFQoNZmVuY2luZ190b2tlbhgDIAEoCRIUCgxmaXJzdF9vZmZzZXQYBCABKAMSJwoGZXZlbnRzGAUgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIbChNleGVjdXRvcl9zZXNzaW9uX2lkGAYgASgJIi4KF0FwcGVuZEpvYkV2ZW50c1Jlc3BvbnNlEhMKC25leHRfb2Zmc2V0GAEgASgDIi4KE0V2ZW50T2Zmc2V0TWlzbWF0Y2gSFwoPZXhwZWN0ZWRfb2Zmc2V0GAEgASgDItUCChBGaW5pc2hKb2JSZXF1ZXN0EhMKC2xhdW5jaGVyX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAMgASgJEiIKBXN0YXRlGAQgASgOMhMudGV0aGVyLnYxLkpvYlN0YXRlEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEjAKDmZhaWx1cmVfcmVhc29uGAYgASgOMhgudGV0aGVyLnYxLkZhaWx1cmVSZWFzb24SDQoFZXJyb3IYByABKAkSJwoGcmVzdWx0GAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIbChNleGVjdXRvcl9zZXNzaW9uX2lkGAkgASgJEh4KEW5leHRfZXZlbnRfb2Zmc2V0GAogASgDSAGIAQFCDAoKX2V4aXRfY29kZUIUChJfbmV4dF9ldmVudF9vZmZzZXQiMAoRRmluaXNoSm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4udGV0aGVyLnYxLkpvYiIwChlEZXJlZ2lzdGVyTGF1bmNoZXJSZXF1ZXN0EhMKC2xhdW5jaGVyX2lkGAEgASgJIkMKGkRlcmVnaXN0ZXJMYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyIkAKFExpc3RMYXVuY2hlcnNSZXF1ZXN0EigKBnN0YXRlcxgBIAMoDjIYLnRldGhlci52MS5MYXVuY2hlclN0YXRlIj8KFUxpc3RMYXVuY2hlcnNSZXNwb25zZRImCglsYXVuY2hlcnMYASADKAsyEy50ZXRoZXIudjEuTGF1bmNoZXIiKwoURHJhaW5MYXVuY2hlclJlcXVlc3QSEwoLbGF1bmNoZXJfaWQYASABKAkiPgoVRHJhaW5MYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyMvUFCg9MYXVuY2hlclNlcnZpY2USWwoQUmVnaXN0ZXJMYXVuY2hlchIiLnRldGhlci52MS5SZWdpc3RlckxhdW5jaGVyUmVxdWVzdBojLnRldGhlci52MS5SZWdpc3RlckxhdW5jaGVyUmVzcG9uc2USQwoIUG9sbEpvYnMSGi50ZXRoZXIudjEuUG9sbEpvYnNSZXF1ZXN0GhsudGV0aGVyLnYxLlBvbGxKb2JzUmVzcG9uc2USRgoJQWNjZXB0Sm9iEhsudGV0aGVyLnYxLkFjY2VwdEpvYlJlcXVlc3QaHC50ZXRoZXIudjEuQWNjZXB0Sm9iUmVzcG9uc2USRgoJSGVhcnRiZWF0EhsudGV0aGVyLnYxLkhlYXJ0YmVhdFJlcXVlc3QaHC50ZXRoZXIudjEuSGVhcnRiZWF0UmVzcG9uc2USWAoPQXBwZW5kSm9iRXZlbnRzEiEudGV0aGVyLnYxLkFwcGVuZEpvYkV2ZW50c1JlcXVlc3QaIi50ZXRoZXIudjEuQXBwZW5kSm9iRXZlbnRzUmVzcG9uc2USRgoJRmluaXNoSm9iEhsudGV0aGVyLnYxLkZpbmlzaEpvYlJlcXVlc3QaHC50ZXRoZXIudjEuRmluaXNoSm9iUmVzcG9uc2USYQoSRGVyZWdpc3RlckxhdW5jaGVyEiQudGV0aGVyLnYxLkRlcmVnaXN0ZXJMYXVuY2hlclJlcXVlc3QaJS50ZXRoZXIudjEuRGVyZWdpc3RlckxhdW5jaGVyUmVzcG9uc2USVwoNTGlzdExhdW5jaGVycxIfLnRldGhlci52MS5MaXN0TGF1bmNoZXJzUmVxdWVzdBogLnRldGhlci52MS5MaXN0TGF1bmNoZXJzUmVzcG9uc2UiA5ACARJSCg1EcmFpbkxhdW5jaGVyEh8udGV0aGVyLnYxLkRyYWluTGF1bmNoZXJSZXF1ZXN0GiAudGV0aGVyLnYxLkRyYWluTGF1bmNoZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_tether_v1_job, file_tether_v1_launcher]);
+  fileDesc("CiB0ZXRoZXIvdjEvbGF1bmNoZXJfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxIvoBChdSZWdpc3RlckxhdW5jaGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCGhvc3RuYW1lGAIgASgJEj4KBmxhYmVscxgDIAMoCzIuLnRldGhlci52MS5SZWdpc3RlckxhdW5jaGVyUmVxdWVzdC5MYWJlbHNFbnRyeRIRCglleGVjdXRvcnMYBCADKAkSFwoPbWF4X2NvbmN1cnJlbmN5GAUgASgFEg8KB3ZlcnNpb24YBiABKAkSEwoLaW5zdGFuY2VfaWQYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKgAgoYUmVnaXN0ZXJMYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCglwb2xsX2hvbGQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOYWNjZXB0X3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKY3JlZGVudGlhbBgGIAEoCSJ3Cg9Qb2xsSm9ic1JlcXVlc3QSDwoHcG9sbF9pZBgCIAEoCRISCgpmcmVlX3Nsb3RzGAMgASgFEhoKEmNhbmNlbGxpbmdfam9iX2lkcxgEIAMoCRIQCghkcmFpbmluZxgFIAEoCEoECAEQAlILbGF1bmNoZXJfaWQicQoQUG9sbEpvYnNSZXNwb25zZRIgCgZvZmZlcnMYASADKAsyEC50ZXRoZXIudjEuT2ZmZXISFgoOY2FuY2VsX2pvYl9pZHMYAiADKAkSDQoFZHJhaW4YAyABKAgSFAoMZGVyZWdpc3RlcmVkGAQgASgIIkwKEEFjY2VwdEpvYlJlcXVlc3QSDgoGam9iX2lkGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAlKBAgBEAJSC2xhdW5jaGVyX2lkIjAKEUFjY2VwdEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnRldGhlci52MS5Kb2IiMwoKUnVubmluZ0pvYhIOCgZqb2JfaWQYASABKAkSFQoNZmVuY2luZ190b2tlbhgCIAEoCSJSChBIZWFydGJlYXRSZXF1ZXN0EisKDHJ1bm5pbmdfam9icxgCIAMoCzIVLnRldGhlci52MS5SdW5uaW5nSm9iSgQIARACUgtsYXVuY2hlcl9pZCKeAQoRSGVhcnRiZWF0UmVzcG9uc2USNQoRbGVhc2VfZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNhbmNlbF9qb2JfaWRzGAIgAygJEhUKDXN0YWxlX2pvYl9pZHMYAyADKAkSDQoFZHJhaW4YBCABKAgSFAoMZGVyZWdpc3RlcmVkGAUgASgIIq4BChZBcHBlbmRKb2JFdmVudHNSZXF1ZXN0Eg4KBmpvYl9pZBgCIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAMgASgJEhQKDGZpcnN0X29mZnNldBgEIAEoAxInCgZldmVudHMYBSADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhsKE2V4ZWN1dG9yX3Nlc3Npb25faWQYBiABKAlKBAgBEAJSC2xhdW5jaGVyX2lkIi4KF0FwcGVuZEpvYkV2ZW50c1Jlc3BvbnNlEhMKC25leHRfb2Zmc2V0GAEgASgDIi4KE0V2ZW50T2Zmc2V0TWlzbWF0Y2gSFwoPZXhwZWN0ZWRfb2Zmc2V0GAEgASgDItMCChBGaW5pc2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgCIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAMgASgJEiIKBXN0YXRlGAQgASgOMhMudGV0aGVyLnYxLkpvYlN0YXRlEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEjAKDmZhaWx1cmVfcmVhc29uGAYgASgOMhgudGV0aGVyLnYxLkZhaWx1cmVSZWFzb24SDQoFZXJyb3IYByABKAkSJwoGcmVzdWx0GAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIbChNleGVjdXRvcl9zZXNzaW9uX2lkGAkgASgJEh4KEW5leHRfZXZlbnRfb2Zmc2V0GAogASgDSAGIAQFCDAoKX2V4aXRfY29kZUIUChJfbmV4dF9ldmVudF9vZmZzZXRKBAgBEAJSC2xhdW5jaGVyX2lkIjAKEUZpbmlzaEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnRldGhlci52MS5Kb2IiLgoZRGVyZWdpc3RlckxhdW5jaGVyUmVxdWVzdEoECAEQAlILbGF1bmNoZXJfaWQiQwoaRGVyZWdpc3RlckxhdW5jaGVyUmVzcG9uc2USJQoIbGF1bmNoZXIYASABKAsyEy50ZXRoZXIudjEuTGF1bmNoZXIyyAQKD0xhdW5jaGVyU2VydmljZRJbChBSZWdpc3RlckxhdW5jaGVyEiIudGV0aGVyLnYxLlJlZ2lzdGVyTGF1bmNoZXJSZXF1ZXN0GiMudGV0aGVyLnYxLlJlZ2lzdGVyTGF1bmNoZXJSZXNwb25zZRJDCghQb2xsSm9icxIaLnRldGhlci52MS5Qb2xsSm9ic1JlcXVlc3QaGy50ZXRoZXIudjEuUG9sbEpvYnNSZXNwb25zZRJGCglBY2NlcHRKb2ISGy50ZXRoZXIudjEuQWNjZXB0Sm9iUmVxdWVzdBocLnRldGhlci52MS5BY2NlcHRKb2JSZXNwb25zZRJGCglIZWFydGJlYXQSGy50ZXRoZXIudjEuSGVhcnRiZWF0UmVxdWVzdBocLnRldGhlci52MS5IZWFydGJlYXRSZXNwb25zZRJYCg9BcHBlbmRKb2JFdmVudHMSIS50ZXRoZXIudjEuQXBwZW5kSm9iRXZlbnRzUmVxdWVzdBoiLnRldGhlci52MS5BcHBlbmRKb2JFdmVudHNSZXNwb25zZRJGCglGaW5pc2hKb2ISGy50ZXRoZXIudjEuRmluaXNoSm9iUmVxdWVzdBocLnRldGhlci52MS5GaW5pc2hKb2JSZXNwb25zZRJhChJEZXJlZ2lzdGVyTGF1bmNoZXISJC50ZXRoZXIudjEuRGVyZWdpc3RlckxhdW5jaGVyUmVxdWVzdBolLnRldGhlci52MS5EZXJlZ2lzdGVyTGF1bmNoZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_tether_v1_job, file_tether_v1_launcher]);
 
 /**
  * RegisterLauncherRequest describes the launcher.
@@ -122,6 +122,15 @@ export type RegisterLauncherResponse = Message<"tether.v1.RegisterLauncherRespon
    * @generated from field: google.protobuf.Duration accept_timeout = 5;
    */
   acceptTimeout?: Duration | undefined;
+
+  /**
+   * The credential of this launcher instance, shown only here: send it as
+   * "Authorization: Bearer <credential>" on every other LauncherService call.
+   * A newer registration of the same launcher replaces it.
+   *
+   * @generated from field: string credential = 6;
+   */
+  credential: string;
 };
 
 /**
@@ -137,13 +146,6 @@ export const RegisterLauncherResponseSchema: GenMessage<RegisterLauncherResponse
  * @generated from message tether.v1.PollJobsRequest
  */
 export type PollJobsRequest = Message<"tether.v1.PollJobsRequest"> & {
-  /**
-   * The polling launcher.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-
   /**
    * A fresh id per poll; a retry of a poll whose answer was lost reuses it
    * and gets the same outstanding offers.
@@ -230,13 +232,6 @@ export const PollJobsResponseSchema: GenMessage<PollJobsResponse> = /*@__PURE__*
  */
 export type AcceptJobRequest = Message<"tether.v1.AcceptJobRequest"> & {
   /**
-   * The accepting launcher.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-
-  /**
    * The offered job.
    *
    * @generated from field: string job_id = 2;
@@ -314,13 +309,6 @@ export const RunningJobSchema: GenMessage<RunningJob> = /*@__PURE__*/
  */
 export type HeartbeatRequest = Message<"tether.v1.HeartbeatRequest"> & {
   /**
-   * The launcher.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-
-  /**
    * Every job the launcher is running now.
    *
    * @generated from field: repeated tether.v1.RunningJob running_jobs = 2;
@@ -391,13 +379,6 @@ export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE_
  * @generated from message tether.v1.AppendJobEventsRequest
  */
 export type AppendJobEventsRequest = Message<"tether.v1.AppendJobEventsRequest"> & {
-  /**
-   * The reporting launcher.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-
   /**
    * The job.
    *
@@ -490,13 +471,6 @@ export const EventOffsetMismatchSchema: GenMessage<EventOffsetMismatch> = /*@__P
  * @generated from message tether.v1.FinishJobRequest
  */
 export type FinishJobRequest = Message<"tether.v1.FinishJobRequest"> & {
-  /**
-   * The reporting launcher.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-
   /**
    * The job.
    *
@@ -591,17 +565,11 @@ export const FinishJobResponseSchema: GenMessage<FinishJobResponse> = /*@__PURE_
   messageDesc(file_tether_v1_launcher_service, 13);
 
 /**
- * DeregisterLauncherRequest names the launcher to remove.
+ * DeregisterLauncherRequest removes the calling launcher.
  *
  * @generated from message tether.v1.DeregisterLauncherRequest
  */
 export type DeregisterLauncherRequest = Message<"tether.v1.DeregisterLauncherRequest"> & {
-  /**
-   * The launcher's id.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
 };
 
 /**
@@ -633,100 +601,22 @@ export const DeregisterLauncherResponseSchema: GenMessage<DeregisterLauncherResp
   messageDesc(file_tether_v1_launcher_service, 15);
 
 /**
- * ListLaunchersRequest filters the launcher list.
+ * LauncherService is how launchers take jobs and report on them.
  *
- * @generated from message tether.v1.ListLaunchersRequest
- */
-export type ListLaunchersRequest = Message<"tether.v1.ListLaunchersRequest"> & {
-  /**
-   * Only launchers in these states (all when empty).
-   *
-   * @generated from field: repeated tether.v1.LauncherState states = 1;
-   */
-  states: LauncherState[];
-};
-
-/**
- * Describes the message tether.v1.ListLaunchersRequest.
- * Use `create(ListLaunchersRequestSchema)` to create a new message.
- */
-export const ListLaunchersRequestSchema: GenMessage<ListLaunchersRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_launcher_service, 16);
-
-/**
- * ListLaunchersResponse carries the launchers.
- *
- * @generated from message tether.v1.ListLaunchersResponse
- */
-export type ListLaunchersResponse = Message<"tether.v1.ListLaunchersResponse"> & {
-  /**
-   * The launchers, by hostname and name.
-   *
-   * @generated from field: repeated tether.v1.Launcher launchers = 1;
-   */
-  launchers: Launcher[];
-};
-
-/**
- * Describes the message tether.v1.ListLaunchersResponse.
- * Use `create(ListLaunchersResponseSchema)` to create a new message.
- */
-export const ListLaunchersResponseSchema: GenMessage<ListLaunchersResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_launcher_service, 17);
-
-/**
- * DrainLauncherRequest names the launcher to drain.
- *
- * @generated from message tether.v1.DrainLauncherRequest
- */
-export type DrainLauncherRequest = Message<"tether.v1.DrainLauncherRequest"> & {
-  /**
-   * The launcher's id.
-   *
-   * @generated from field: string launcher_id = 1;
-   */
-  launcherId: string;
-};
-
-/**
- * Describes the message tether.v1.DrainLauncherRequest.
- * Use `create(DrainLauncherRequestSchema)` to create a new message.
- */
-export const DrainLauncherRequestSchema: GenMessage<DrainLauncherRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_launcher_service, 18);
-
-/**
- * DrainLauncherResponse carries the launcher after the call.
- *
- * @generated from message tether.v1.DrainLauncherResponse
- */
-export type DrainLauncherResponse = Message<"tether.v1.DrainLauncherResponse"> & {
-  /**
-   * The launcher, DRAINING.
-   *
-   * @generated from field: tether.v1.Launcher launcher = 1;
-   */
-  launcher?: Launcher | undefined;
-};
-
-/**
- * Describes the message tether.v1.DrainLauncherResponse.
- * Use `create(DrainLauncherResponseSchema)` to create a new message.
- */
-export const DrainLauncherResponseSchema: GenMessage<DrainLauncherResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_launcher_service, 19);
-
-/**
- * LauncherService is how launchers take jobs and report on them, and how
- * operators see and drain launchers.
+ * RegisterLauncher needs a token with role LAUNCHER_REGISTRATION (or ADMIN)
+ * and returns a credential for that launcher instance; every other call
+ * needs that credential, and acts for its launcher only: the launcher's
+ * identity comes from the credential, never from the request.
  *
  * @generated from service tether.v1.LauncherService
  */
 export const LauncherService: GenService<{
   /**
    * RegisterLauncher records a launcher and starts its liveness lease.
-   * Registering a new instance under the same identity ends the old
-   * instance's jobs as LAUNCHER_LOST.
+   * Registering a new instance under the same identity takes it over: the
+   * old instance's credential stops working at once, its offers go back to
+   * the queue and its running attempts end LAUNCHER_LOST (retried no sooner
+   * than its lease would have lapsed).
    *
    * @generated from rpc tether.v1.LauncherService.RegisterLauncher
    */
@@ -787,7 +677,7 @@ export const LauncherService: GenService<{
     output: typeof FinishJobResponseSchema;
   },
   /**
-   * DeregisterLauncher removes a launcher; its held polls answer at once.
+   * DeregisterLauncher removes the calling launcher; its held polls answer at once.
    *
    * @generated from rpc tether.v1.LauncherService.DeregisterLauncher
    */
@@ -795,26 +685,6 @@ export const LauncherService: GenService<{
     methodKind: "unary";
     input: typeof DeregisterLauncherRequestSchema;
     output: typeof DeregisterLauncherResponseSchema;
-  },
-  /**
-   * ListLaunchers returns the known launchers.
-   *
-   * @generated from rpc tether.v1.LauncherService.ListLaunchers
-   */
-  listLaunchers: {
-    methodKind: "unary";
-    input: typeof ListLaunchersRequestSchema;
-    output: typeof ListLaunchersResponseSchema;
-  },
-  /**
-   * DrainLauncher stops giving a launcher new jobs; it exits when its jobs end.
-   *
-   * @generated from rpc tether.v1.LauncherService.DrainLauncher
-   */
-  drainLauncher: {
-    methodKind: "unary";
-    input: typeof DrainLauncherRequestSchema;
-    output: typeof DrainLauncherResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_launcher_service, 0);

@@ -1,0 +1,76 @@
+import { ConnectError, Code, type Interceptor } from "@connectrpc/connect";
+import type { Engine } from "../engine.ts";
+import { unauthenticated } from "../errors.ts";
+import { findToken } from "../storage/api_tokens.ts";
+import { authorize } from "./access.ts";
+import { type Principal, principalKey } from "./principal.ts";
+import { parseBearer, sameHash } from "./secrets.ts";
+
+const howToGetOne = "an admin creates one with `npm run coordinator -- tokens create --role client --name <you>` " +
+  "(npm start writes one to data/client.token)";
+
+/**
+ * Who an Authorization header proves the caller to be, or UNAUTHENTICATED
+ * saying how to get a credential. Tokens are looked up on every request, so
+ * a revocation holds from the next request on every replica; a launcher's
+ * credential is checked against its launcher's row (cached, and dropped the
+ * moment a registration replaces the credential).
+ */
+export async function authenticate(engine: Engine, authorization: string | null): Promise<Principal> {
+  if (authorization === null || authorization === "") {
+    throw unauthenticated(`this call needs a bearer token: send "Authorization: Bearer <token>"; ${howToGetOne}`);
+  }
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (!match) throw unauthenticated(`the Authorization header must read "Bearer <token>"; ${howToGetOne}`);
+  const bearer = parseBearer(match[1]!);
+  if (!bearer) {
+    throw unauthenticated(
+      "the bearer token is malformed: tether's tokens start with tth_ (API tokens) or thl_ (launcher credentials)",
+    );
+  }
+  const now = engine.now();
+  if (bearer.kind === "api-token") {
+    const token = await findToken(engine.db, bearer.hash);
+    if (!token || !sameHash(token.secret_hash, bearer.hash)) {
+      throw unauthenticated(`the bearer token is not known to this coordinator; ${howToGetOne}`);
+    }
+    if (token.revoke_time !== null) {
+      throw unauthenticated(`the token "${token.name}" (${token.id}) was revoked; ask an admin for a new one`);
+    }
+    if (token.expire_time !== null && token.expire_time <= now) {
+      throw unauthenticated(
+        `the token "${token.name}" (${token.id}) expired at ${new Date(token.expire_time).toISOString()}; ` +
+          "ask an admin for a new one",
+      );
+    }
+    return { kind: "token", tokenId: token.id, name: token.name, role: token.role };
+  }
+  const launcher = await engine.launcher(bearer.launcherId).catch((error: unknown) => {
+    if (error instanceof ConnectError && error.code === Code.NotFound) return null;
+    throw error;
+  });
+  if (!launcher) {
+    throw unauthenticated(`launcher "${bearer.launcherId}" is not registered; register with a registration token`);
+  }
+  if (!sameHash(launcher.credential_hash, bearer.hash)) {
+    throw unauthenticated(
+      `this credential of launcher "${launcher.id}" was replaced: instance "${launcher.instance_id}" registered ` +
+        `at ${new Date(launcher.register_time).toISOString()}, and only the newest registration acts for a launcher`,
+    );
+  }
+  return { kind: "launcher", launcherId: launcher.id, instanceId: launcher.instance_id };
+}
+
+/**
+ * The one door of every RPC, over every protocol (Connect JSON and binary,
+ * GET, gRPC, gRPC-Web): authenticates the caller, checks the access table,
+ * and hands the principal to the handler.
+ */
+export function authInterceptor(engine: Engine): Interceptor {
+  return (next) => async (req) => {
+    const principal = await authenticate(engine, req.header.get("authorization"));
+    authorize(principal, req.method);
+    req.contextValues.set(principalKey, principal);
+    return await next(req);
+  };
+}
