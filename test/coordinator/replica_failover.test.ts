@@ -62,14 +62,10 @@ describe.skipIf(testBackend !== "postgres")("replicas killed and restarted under
     const work = launchers.map(async ({ driver, home }) => {
       while (!stop.signal.aborted) {
         const pollId = randomUUID();
-        const { offers } = await replicas.call((c) => {
-          const d = new LauncherDriver(c);
-          d.id = driver.id;
-          return d.poll({ pollId, freeSlots: 4, timeoutMs: 3_000 });
-        }, home);
+        const { offers } = await replicas.call((c) => driver.via(c).poll({ pollId, freeSlots: 4, timeoutMs: 3_000 }), home);
         await Promise.all(offers.map(async (offer: Offer) => {
-          await replicas.call((c) => Object.assign(new LauncherDriver(c), { id: driver.id }).accept(offer), home);
-          const { job } = await replicas.call((c) => Object.assign(new LauncherDriver(c), { id: driver.id }).succeed(offer), home);
+          await replicas.call((c) => driver.via(c).accept(offer), home);
+          const { job } = await replicas.call((c) => driver.via(c).succeed(offer), home);
           if (job!.state === JobState.SUCCEEDED) {
             succeededBy.set(offer.job!.id, [...(succeededBy.get(offer.job!.id) ?? []), `${driver.id}/${offer.fencingToken}`]);
             finished++;

@@ -109,9 +109,7 @@ describe("SQLite storage", () => {
       expect(running.map((j) => j.id)).toEqual([offer.job!.id]);
       expect(listed.filter((j) => j.state === JobState.QUEUED)).toHaveLength(39);
       // The launcher carries on against the restarted coordinator: its credential and fencing token still hold.
-      const again = new LauncherDriver(second);
-      again.id = l.id;
-      again.launchers = second.launcherClient(l.credential);
+      const again = l.via(second);
       await again.append(offer, 1, [{ type: "result", result: "done" }]);
       expect((await again.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
       const events = [];

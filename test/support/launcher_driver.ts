@@ -50,6 +50,15 @@ export class LauncherDriver {
     this.launchers = this.t.launcherClient(credential);
   }
 
+  /** The same launcher, with its credential, talking to another coordinator (a replica, or one restarted). */
+  via(t: Pick<TestCoordinator, "launcherClient">): LauncherDriver {
+    const driver = new LauncherDriver(t, this.options);
+    driver.id = this.id;
+    driver.credential = this.credential;
+    driver.launchers = t.launcherClient(this.credential);
+    return driver;
+  }
+
   poll(
     options: { freeSlots?: number; pollId?: string; signal?: AbortSignal; timeoutMs?: number; cancelling?: string[] } =
       {},

@@ -1,0 +1,157 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
+import { runTokensCommand } from "../../coordinator/tokens_command.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+import { testBackend } from "../support/test_database.ts";
+import { bearer } from "../support/test_tokens.ts";
+
+const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/srv/repo" };
+let t: TestCoordinator | undefined;
+let other: TestCoordinator | undefined;
+afterEach(async () => {
+  await other?.stop();
+  await t?.close();
+  t = other = undefined;
+});
+
+const codeOf = (p: Promise<unknown>) => p.then(() => Code.Unknown, (e) => ConnectError.from(e).code);
+/** The error a call was refused with; a call that succeeds fails the test. */
+const refusal = (p: Promise<unknown>) =>
+  p.then(() => {
+    throw new Error("the call was not refused");
+  }, (e) => ConnectError.from(e));
+const jobsWith = (url: string, token: string) =>
+  createClient(JobService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] }));
+
+describe("tokens", () => {
+  it("shows a new token's secret once, lists tokens without secrets, and a revocation holds from the next request", async () => {
+    t = await startTestCoordinator();
+    const made = await t.operator.createToken({ name: "ci", role: TokenRole.CLIENT, ttl: durationFromMs(3_600_000) });
+    expect(made.secret).toMatch(/^tth_[A-Za-z0-9_-]{43}$/);
+    expect(timestampMs(made.token!.expireTime!) - timestampMs(made.token!.createTime!)).toBe(3_600_000);
+    const ci = jobsWith(t.url, made.secret);
+    const { job } = await ci.createJob(echoJob);
+    const listed = await t.operator.listTokens({});
+    const text = JSON.stringify(listed.tokens.map((tok) => ({ ...tok })), (_, v) => (typeof v === "bigint" ? String(v) : v));
+    expect(listed.tokens.map((tok) => [tok.name, TokenRole[tok.role]])).toContainEqual(["ci", "CLIENT"]);
+    expect(text).not.toContain(made.secret);
+    expect(text).not.toMatch(/[0-9a-f]{64}/);
+    await t.operator.revokeToken({ id: made.token!.id });
+    const refused = await refusal(ci.getJob({ id: job!.id }));
+    expect([refused.code, refused.rawMessage]).toEqual([Code.Unauthenticated, expect.stringMatching(/"ci" .* was revoked/)]);
+    expect((await t.operator.listTokens({})).tokens.map((tok) => tok.name)).not.toContain("ci");
+    expect((await t.operator.listTokens({ includeInactive: true })).tokens.find((tok) => tok.name === "ci")!.revokeTime)
+      .toBeDefined();
+  });
+
+  it.skipIf(testBackend !== "postgres")("a revocation on one replica holds on another from its next request", async () => {
+    t = await startTestCoordinator();
+    other = await startTestCoordinator({}, t.dbPath);
+    const made = await t.operator.createToken({ name: "everywhere", role: TokenRole.CLIENT });
+    const onOther = jobsWith(other.url, made.secret);
+    await onOther.listJobs({});
+    await t.operator.revokeToken({ id: made.token!.id });
+    expect(await codeOf(onOther.listJobs({}))).toBe(Code.Unauthenticated);
+  });
+
+  it("the tokens command makes, lists and revokes tokens on the database, and ensure keeps a working file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tether-tokens-"));
+    try {
+      const db = join(dir, "tether.db");
+      const out: string[] = [];
+      const err: string[] = [];
+      const tokens = (...args: string[]) =>
+        runTokensCommand([...args, "--db", db], {}, { out: (s) => out.push(s), err: (s) => err.push(s), now: Date.now });
+      expect(await tokens("create", "--role", "admin", "--name", "me")).toBe(0);
+      expect(out.join("")).toMatch(/^tth_[A-Za-z0-9_-]{43}\n$/);
+      expect(err.join("")).toMatch(/created admin token "me" \(tok_\w+\); it is shown only now/);
+      expect(await tokens("create", "--role", "admin", "--name", "me")).toBe(1);
+      expect(err.at(-1)).toMatch(/a token named "me" exists/);
+      expect(await tokens("create", "--role", "root", "--name", "x")).toBe(2);
+
+      const file = join(dir, "client.token");
+      expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
+      const first = readFileSync(file, "utf8");
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+      expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
+      expect(readFileSync(file, "utf8")).toBe(first);
+      // A lost file: a new token, and the old one of that name, whose secret is gone, is revoked.
+      rmSync(file);
+      expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
+      expect(existsSync(file) && readFileSync(file, "utf8")).not.toBe(first);
+      expect(err.join("")).toMatch(/revoked token "local" \(tok_\w+\): its secret is not in/);
+      writeFileSync(file, "garbage\n");
+      expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
+      expect(readFileSync(file, "utf8")).toMatch(/^tth_/);
+
+      out.length = 0;
+      expect(await tokens("list")).toBe(0);
+      const listed = out.join("");
+      expect(listed).toMatch(/tok_\w+ +admin +active +expires never +me\n/);
+      expect(listed).not.toMatch(/tth_/);
+      const id = /(tok_\w+) +admin/.exec(listed)![1]!;
+      expect(await tokens("revoke", id)).toBe(0);
+      out.length = 0;
+      await tokens("list", "--all");
+      expect(out.join("")).toMatch(new RegExp(`${id} +admin +revoked`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("one live instance per launcher identity", () => {
+  it("a new instance takes over at once: the old credential is refused naming it, its offer goes back, its attempt waits out the old lease", async () => {
+    t = await startTestCoordinator({ leaseMs: 2_000, heartbeatIntervalMs: 400, pollHoldMs: 5_000 });
+    const old = await LauncherDriver.register(t, { name: "twin", maxConcurrency: 2 });
+    const { job: first } = await t.jobs.createJob({ ...echoJob, maxAttempts: 3 });
+    const running = await old.nextOffer();
+    await old.accept(running);
+    const { job: second } = await t.jobs.createJob(echoJob);
+    const offered = await old.nextOffer();
+    expect(offered.job!.id).toBe(second!.id);
+    const oldLease = (await t.operator.listLaunchers({})).launchers.find((l) => l.id === old.id)!.leaseExpireTime!;
+
+    const newer = await LauncherDriver.register(t, { name: "twin", maxConcurrency: 2 });
+    expect(newer.id).toBe(old.id);
+    const refused = await refusal(old.heartbeat([running]));
+    expect(refused.code).toBe(Code.Unauthenticated);
+    expect(refused.rawMessage).toContain(`was replaced: instance "${newer.instanceId}" registered at`);
+    expect(await codeOf(old.succeed(running))).toBe(Code.Unauthenticated);
+
+    const { job: requeued } = await t.jobs.getJob({ id: second!.id });
+    expect([JobState[requeued!.state], requeued!.error]).toEqual(["QUEUED", expect.stringMatching(/taken over by instance/)]);
+    const { job: lost } = await t.jobs.getJob({ id: first!.id });
+    expect([JobState[lost!.state], FailureReason[lost!.failureReason]]).toEqual(["RETRY_WAIT", "LAUNCHER_LOST"]);
+    // The old process may run the attempt until its next call is refused: no retry before its lease would lapse.
+    expect(timestampMs(lost!.retryTime!)).toBeGreaterThanOrEqual(timestampMs(oldLease));
+
+    const offers = new Map<string, number>();
+    while (offers.size < 2) {
+      for (const o of (await newer.poll({ freeSlots: 2 })).offers) offers.set(o.job!.id, o.job!.attempt);
+    }
+    expect(offers).toEqual(new Map([[second!.id, 0], [first!.id, 1]]));
+  });
+
+  it("the same instance registering again keeps its jobs; only its newest credential works", async () => {
+    t = await startTestCoordinator();
+    const l = await LauncherDriver.register(t, { name: "same" });
+    await t.jobs.createJob(echoJob);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    const before = l.launchers;
+    await l.register();
+    expect(await codeOf(before.heartbeat({ runningJobs: [] }))).toBe(Code.Unauthenticated);
+    expect((await l.heartbeat([offer])).staleJobIds).toEqual([]);
+    expect((await l.succeed(offer)).job!.state).toBe(JobState.SUCCEEDED);
+  });
+});
