@@ -86,7 +86,11 @@ type SettingName = keyof typeof settings;
 
 /** Usage text listing every flag, its variable and its default. */
 export function usage(): string {
-  const lines = ["Usage: npm run coordinator -- [flags]", ""];
+  const lines = [
+    "Usage: npm run coordinator -- [flags]",
+    "       npm run coordinator -- tokens <create|ensure|list|revoke> ...   (tokens --help)",
+    "",
+  ];
   for (const [name, s] of Object.entries(settings)) {
     lines.push(`  --${name.padEnd(22)} ${s.env.padEnd(28)} ${s.help}`);
   }

@@ -2,6 +2,7 @@ import { ConnectError, Code, type Interceptor } from "@connectrpc/connect";
 import type { Engine } from "../engine.ts";
 import { unauthenticated } from "../errors.ts";
 import { findToken } from "../storage/api_tokens.ts";
+import type { LauncherRow } from "../storage/rows.ts";
 import { authorize } from "./access.ts";
 import { type Principal, principalKey } from "./principal.ts";
 import { parseBearer, sameHash } from "./secrets.ts";
@@ -52,13 +53,21 @@ export async function authenticate(engine: Engine, authorization: string | null)
   if (!launcher) {
     throw unauthenticated(`launcher "${bearer.launcherId}" is not registered; register with a registration token`);
   }
-  if (!sameHash(launcher.credential_hash, bearer.hash)) {
-    throw unauthenticated(
-      `this credential of launcher "${launcher.id}" was replaced: instance "${launcher.instance_id}" registered ` +
-        `at ${new Date(launcher.register_time).toISOString()}, and only the newest registration acts for a launcher`,
-    );
-  }
-  return { kind: "launcher", launcherId: launcher.id, instanceId: launcher.instance_id };
+  checkCredential(launcher, bearer.hash);
+  return { kind: "launcher", launcherId: launcher.id, instanceId: launcher.instance_id, credentialHash: bearer.hash };
+}
+
+/**
+ * Throws UNAUTHENTICATED, naming the instance that took over, unless
+ * `credentialHash` is the launcher's current credential. Also for a poll
+ * held across a registration: it looks again whenever the row changes.
+ */
+export function checkCredential(launcher: LauncherRow, credentialHash: string): void {
+  if (sameHash(launcher.credential_hash, credentialHash)) return;
+  throw unauthenticated(
+    `this credential of launcher "${launcher.id}" was replaced: instance "${launcher.instance_id}" registered ` +
+      `at ${new Date(launcher.register_time).toISOString()}, and only the newest registration acts for a launcher`,
+  );
 }
 
 /**

@@ -3,10 +3,11 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { FailureReason, JobState, JobStateSchema } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import type { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { callingLauncher, principalKey } from "../auth/principal.ts";
 import { hashSecret, newLauncherCredential } from "../auth/secrets.ts";
 import type { Engine } from "../engine.ts";
-import { invalidArgument } from "../errors.ts";
+import { invalidArgument, permissionDenied } from "../errors.ts";
 import { acceptJob } from "../storage/accept_job.ts";
 import { appendJobEvents } from "../storage/append_job_events.ts";
 import type { AttemptOutcome } from "../storage/end_attempt.ts";
@@ -59,23 +60,28 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         version: checkText(req.version, "version", 64),
         instanceId: requireText(req.instanceId, "instanceId", 128),
       };
+      const by = ctx.values.get(principalKey);
+      if (by?.kind !== "token") throw permissionDenied("RegisterLauncher needs a registration token");
       const id = launcherIdOf(registration.hostname, registration.name);
       const credential = newLauncherCredential(id);
       const { launcher, changes, replaced } = await registerLauncher(
         db,
-        { ...registration, credentialHash: hashSecret(credential) },
+        {
+          ...registration,
+          credentialHash: hashSecret(credential),
+          by: { tokenId: by.tokenId, admin: by.role === TokenRole.ADMIN },
+        },
         { ...policy, leaseMs: config.leaseMs },
         engine.now(),
         // The old credential must stop working the moment the new one is committed, not after the fsync.
         () => engine.launcherChanged(id),
       );
       if (replaced) {
-        const by = ctx.values.get(principalKey);
         engine.log.warn("launcher taken over by a new instance", {
           launcherId: id,
           oldInstanceId: replaced.instance_id,
           newInstanceId: launcher.instance_id,
-          token: by?.kind === "token" ? by.tokenId : undefined,
+          token: by.tokenId,
         });
       }
       await engine.publish(changes);
@@ -93,7 +99,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     pollJobs: (req, ctx) => pollJobs(engine, callingLauncher(ctx), req, ctx),
 
     async acceptJob(req, ctx) {
-      const r = report(req, callingLauncher(ctx));
+      const r = report(req, callingLauncher(ctx).launcherId);
       const launcher = await engine.launcher(r.launcherId);
       const { job, changed } = await acceptJob(db, { ...r, hostname: launcher.hostname }, engine.now());
       if (changed) await engine.publish({ jobs: [job], launchers: [] });
@@ -101,7 +107,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async heartbeat(req, ctx) {
-      const launcherId = callingLauncher(ctx);
+      const { launcherId } = callingLauncher(ctx);
       if (req.runningJobs.length > 1000) throw invalidArgument("runningJobs may list at most 1000 jobs");
       const running = req.runningJobs.map((j, i) => {
         const jobId = requireText(j.jobId, `runningJobs[${i}].jobId`, 128);
@@ -141,7 +147,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async appendJobEvents(req, ctx) {
-      const r = report(req, callingLauncher(ctx));
+      const r = report(req, callingLauncher(ctx).launcherId);
       if (req.events.length > 1000) throw invalidArgument("events may hold at most 1000 events per batch");
       const events = req.events.map((e, i) => checkJsonObject(e, `events[${i}]`, 1024 * 1024));
       const firstOffset = checkRange(Number(req.firstOffset), "firstOffset", 0, Number.MAX_SAFE_INTEGER);
@@ -157,7 +163,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async finishJob(req, ctx) {
-      const r = report(req, callingLauncher(ctx));
+      const r = report(req, callingLauncher(ctx).launcherId);
       const state = checkEnum(req.state, JobStateSchema, "state");
       if (state !== JobState.SUCCEEDED && state !== JobState.FAILED && state !== JobState.CANCELLED) {
         throw invalidArgument("state must be JOB_STATE_SUCCEEDED, JOB_STATE_FAILED or JOB_STATE_CANCELLED");
@@ -186,7 +192,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async deregisterLauncher(_req, ctx) {
-      const { launcher, changes } = await deregisterLauncher(db, callingLauncher(ctx), policy, engine.now());
+      const { launcher, changes } = await deregisterLauncher(db, callingLauncher(ctx).launcherId, policy, engine.now());
       await engine.publish(changes);
       return { launcher: launcherToProto(launcher) };
     },

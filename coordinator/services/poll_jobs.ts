@@ -8,6 +8,8 @@ import {
   PollJobsResponseSchema,
 } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { Waiter } from "../dispatcher.ts";
+import { checkCredential } from "../auth/authenticate.ts";
+import type { LauncherPrincipal } from "../auth/principal.ts";
 import type { Engine } from "../engine.ts";
 import { invalidArgument } from "../errors.ts";
 import { claimJobs } from "../storage/claim_jobs.ts";
@@ -28,10 +30,11 @@ import { checkRange, requireText } from "../validate.ts";
  */
 export async function pollJobs(
   engine: Engine,
-  launcherId: string,
+  caller: LauncherPrincipal,
   req: PollJobsRequest,
   ctx: HandlerContext,
 ): Promise<PollJobsResponse> {
+  const { launcherId } = caller;
   const pollId = requireText(req.pollId, "pollId", 128);
   const freeSlots = checkRange(req.freeSlots, "freeSlots", 0, 1000);
   if (req.cancellingJobIds.length > 1000) throw invalidArgument("cancellingJobIds may list at most 1000 jobs");
@@ -44,6 +47,7 @@ export async function pollJobs(
   try {
     // Read again once registered: a change to the launcher or a cancel from here on wakes the waiter.
     launcher = await engine.launcher(launcherId);
+    checkCredential(launcher, caller.credentialHash);
     // Nothing changed for any job since this launcher last held nothing: no offer or cancel to look for.
     const heldAt = engine.jobChangeCount;
     const held = engine.mayHold(launcherId) ? await heldOffersAndCancels(engine.db, launcherId) : [];
@@ -55,6 +59,14 @@ export async function pollJobs(
       const wokenFor = waiter.beginRound();
       if (waiter.takeCommandsWoken()) {
         launcher = await engine.launcher(launcherId);
+        try {
+          checkCredential(launcher, caller.credentialHash);
+        } catch (error) {
+          // A registration since the call began took the launcher over: this instance gets nothing more,
+          // and the jobs this round was woken for go to the next waiter.
+          passOn(engine, wokenFor, []);
+          throw error;
+        }
         stopping = await jobsToStop(engine.db, launcherId);
       }
       const cancels = stopping.filter((id) => !alreadyStopping.has(id));

@@ -1,6 +1,6 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import { failedPrecondition, notFound } from "../errors.ts";
+import { failedPrecondition, notFound, permissionDenied } from "../errors.ts";
 import { launcherId } from "../ids.ts";
 import { forUpdate } from "./dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
@@ -19,6 +19,8 @@ export interface LauncherRegistration {
   instanceId: string;
   /** The SHA-256 of the credential this registration returns. */
   credentialHash: string;
+  /** The token the registration came with, and whether it is an admin's. */
+  by: { tokenId: string; admin: boolean };
 }
 
 /** Reads one launcher, or throws NOT_FOUND telling it to register. */
@@ -47,6 +49,7 @@ export function registerLauncher(
   return inTransaction(db, async (tx) => {
     const id = launcherId(r.hostname, r.name);
     const old = await forUpdate(tx, tx.selectFrom("launchers").selectAll().where("id", "=", id)).executeTakeFirst();
+    if (old) await checkRegistrar(tx, old, r.by, now);
     const sameInstance = old?.instance_id === r.instanceId;
     const replaced = old && !sameInstance && isLive(old, now) ? old : null;
     const jobs = old && !sameInstance
@@ -68,11 +71,32 @@ export function registerLauncher(
       lease_expires_at: now + policy.leaseMs,
       update_time: now,
       credential_hash: r.credentialHash,
+      registered_by: r.by.tokenId,
     };
     const launcher = await tx.insertInto("launchers").values({ id, ...values })
       .onConflict((oc) => oc.column("id").doUpdateSet(values)).returningAll().executeTakeFirstOrThrow();
     return { launcher, changes: { jobs, launchers: [id] }, replaced };
   }, { committed: () => committed?.() });
+}
+
+/**
+ * A launcher identity belongs to the registration token that registered it:
+ * another token may take it over only once that one no longer works or an
+ * operator removed the launcher (or it is an admin's). Otherwise any host
+ * with any registration token could take over any other host's launcher,
+ * its sessions and the resumes routed to them.
+ */
+async function checkRegistrar(tx: Tx, old: LauncherRow, by: LauncherRegistration["by"], now: number): Promise<void> {
+  if (by.admin || old.registered_by === null || old.registered_by === by.tokenId) return;
+  if (old.state === LauncherState.DEREGISTERED) return;
+  const owner = await tx.selectFrom("api_tokens").select(["revoke_time", "expire_time"])
+    .where("id", "=", old.registered_by).executeTakeFirst();
+  const works = owner !== undefined && owner.revoke_time === null && (owner.expire_time === null || owner.expire_time > now);
+  if (!works) return;
+  throw permissionDenied(
+    `launcher "${old.id}" (${old.name} on ${old.hostname}) was registered with another registration token; ` +
+      "register under another name, or have an admin remove it (OperatorService.RemoveLauncher) or revoke that token",
+  );
 }
 
 /** Whether a launcher's lease still runs: its process may be alive. */

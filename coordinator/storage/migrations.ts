@@ -173,6 +173,7 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoke_time IS NULL`.execute(db);
       await db.schema.alterTable("launchers")
         .addColumn("credential_hash", "text", (c) => c.notNull().defaultTo("")).execute();
+      await db.schema.alterTable("launchers").addColumn("registered_by", "text").execute();
       await db.schema
         .createTable("coordinator_keys")
         .addColumn("name", "text", (c) => c.primaryKey())

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
@@ -72,7 +72,12 @@ function openPostgres(url: string, onIdleError: (error: Error) => void): Db {
 function openSqlite(path: string, options: OpenOptions): Db {
   const maxBytes = options.maxBytes ?? null;
   const inMemory = path === ":memory:" || path === "";
-  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  if (!inMemory) {
+    // The database holds every prompt and result and the key fencing tokens are signed with: readable by
+    // its owner only. SQLite gives its -wal and -shm files the database file's own mode.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, "a", 0o600));
+  }
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
   // Commits do not fsync on the event loop: the group commit syncs the log in the thread pool

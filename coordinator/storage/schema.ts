@@ -107,6 +107,8 @@ export interface LauncherTable {
   update_time: number;
   /** The SHA-256 of the current instance's credential; a new registration replaces it. */
   credential_hash: string;
+  /** The token its latest registration came with: only that token (or an admin's) may register it again. */
+  registered_by: string | null;
 }
 
 export interface ApiTokenTable {

@@ -11,7 +11,7 @@ import type { Logger } from "./log.ts";
 import type { LoopContext } from "./loop_context.ts";
 import { pollLoop } from "./poll_loop.ts";
 import type { DirectoryProbe } from "./project_dir.ts";
-import { register, type Registration } from "./registration.ts";
+import { register, type Registration, RegistrationRefusedError } from "./registration.ts";
 import { describeError } from "./rpc_errors.ts";
 import { launcherVersion } from "./version.ts";
 
@@ -65,7 +65,8 @@ export class Launcher {
   readonly #stopLoops = new AbortController();
   readonly #abandon = new AbortController();
   readonly #instanceId = crypto.randomUUID();
-  #refused: CredentialRefusedError | undefined;
+  /** Why the coordinator refused this instance (its credential, or a registration again); run() rejects with it. */
+  #refused: CredentialRefusedError | RegistrationRefusedError | undefined;
   readonly #config: LauncherConfig;
   readonly #deps: LauncherDeps;
 
@@ -185,6 +186,7 @@ export class Launcher {
     this.#deps.log.warn("the coordinator forgot this launcher; registering again", { why });
     this.#registration = this.#register().catch((err) => {
       this.#deps.log.error("registration refused; shutting down", { error: describeError(err) });
+      if (err instanceof RegistrationRefusedError) this.#refused ??= err;
       this.drain("the coordinator refused the registration");
       return undefined;
     });

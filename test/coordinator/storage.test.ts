@@ -51,6 +51,15 @@ describe("SQLite storage", () => {
     raw.close();
   });
 
+  it("makes a new database, its folder and its log readable by their owner only", async () => {
+    const path = join(dir(), "data", "t.db");
+    const db = await openDatabase(path);
+    await inTransaction(db, (tx) => tx.insertInto("coordinator_keys").values({ name: "probe", secret: "x" }).execute());
+    const modes = [join(dir(), "data"), path, `${path}-wal`].map((p) => (statSync(p).mode & 0o777).toString(8));
+    await db.destroy();
+    expect(modes).toEqual(["700", "600", "600"]);
+  });
+
   it("claims with one statement that walks the queue index instead of scanning jobs", async () => {
     const db: Db = await openDatabase(join(dir(), "t.db"));
     const launcher = {
@@ -67,6 +76,7 @@ describe("SQLite storage", () => {
       lease_expires_at: 0,
       update_time: 0,
       credential_hash: "",
+      registered_by: null,
     };
     const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
       .compile(db);

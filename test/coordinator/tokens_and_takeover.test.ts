@@ -10,7 +10,7 @@ import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { runTokensCommand } from "../../coordinator/tokens_command.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
-import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 import { testBackend } from "../support/test_database.ts";
 import { bearer } from "../support/test_tokens.ts";
 
@@ -140,6 +140,40 @@ describe("one live instance per launcher identity", () => {
       for (const o of (await newer.poll({ freeSlots: 2 })).offers) offers.set(o.job!.id, o.job!.attempt);
     }
     expect(offers).toEqual(new Map([[second!.id, 0], [first!.id, 1]]));
+  });
+
+  it("a poll held across a takeover is refused at once and gets nothing; the new instance gets the jobs", async () => {
+    t = await startTestCoordinator({ pollHoldMs: 30_000 });
+    const old = await LauncherDriver.register(t, { name: "held" });
+    const held = refusal(old.poll({ freeSlots: 2 }));
+    await until(() => t!.coordinator.engine.dispatcher.size === 1, "the old instance's poll to be held");
+    const newer = await LauncherDriver.register(t, { name: "held" });
+    const refused = await held;
+    expect([refused.code, refused.rawMessage]).toEqual([Code.Unauthenticated, expect.stringContaining(newer.instanceId)]);
+    const { job } = await t.jobs.createJob(echoJob);
+    expect((await newer.nextOffer()).job!.id).toBe(job!.id);
+  });
+
+  it("a launcher belongs to the token that registered it: another registration token cannot take it over", async () => {
+    t = await startTestCoordinator();
+    const owner = await LauncherDriver.register(t, { name: "gpu-box" });
+    const { secret: other, token } = await t.operator.createToken({ name: "other-host", role: TokenRole.LAUNCHER_REGISTRATION });
+    const intruder = new LauncherDriver(t, { name: "gpu-box", token: other });
+    const refused = await refusal(intruder.register());
+    expect([refused.code, refused.rawMessage]).toEqual([
+      Code.PermissionDenied,
+      expect.stringMatching(/launcher "lnch_\w+" \(gpu-box on test-host\) was registered with another registration token/),
+    ]);
+    expect((await owner.heartbeat()).deregistered).toBe(false);
+    // Its own token, an admin's, or any token once an operator removed it, may register it again.
+    await new LauncherDriver(t, { name: "gpu-box" }).register();
+    await new LauncherDriver(t, { name: "gpu-box", token: t.tokens.admin }).register();
+    await t.operator.removeLauncher({ launcherId: owner.id });
+    await intruder.register();
+    // Now it is the other token's: the first one is refused in turn, until the other token is revoked.
+    expect(await codeOf(new LauncherDriver(t, { name: "gpu-box" }).register())).toBe(Code.PermissionDenied);
+    await t.operator.revokeToken({ id: token!.id });
+    await new LauncherDriver(t, { name: "gpu-box" }).register();
   });
 
   it("the same instance registering again keeps its jobs; only its newest credential works", async () => {

@@ -57,6 +57,18 @@ describe("one live instance per launcher identity", () => {
     await coordinator.stop();
   });
 
+  it("an operator shuts a host out by revoking its registration token and removing its launcher: it exits 3", async () => {
+    const coordinator = await startCoordinatorProcess({ dbPath: rig.database("evicted") });
+    const evicted = await rig.launcher(coordinator, { maxConcurrency: 1, name: "evicted" });
+    const { tokens } = await coordinator.operator.listTokens({});
+    await coordinator.operator.revokeToken({ id: tokens.find((t) => t.name.startsWith("test-registration"))!.id });
+    await coordinator.operator.removeLauncher({ launcherId: evicted.id });
+    expect((await evicted.exited).code).toBe(3);
+    const refused = evicted.logs.messages("registration refused; shutting down");
+    expect(String(refused[0]?.error)).toMatch(/was revoked/);
+    await coordinator.stop();
+  });
+
   it("a launcher restarted after a crash takes over at once, without waiting out its old lease", async () => {
     const coordinator = await startCoordinatorProcess({
       dbPath: rig.database("restart"),

@@ -12,6 +12,8 @@ export interface DriverOptions {
   labels?: Record<string, string>;
   executors?: string[];
   maxConcurrency?: number;
+  /** The token to register with; the coordinator's registration token by default. */
+  token?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export class LauncherDriver {
   }
 
   async register(): Promise<void> {
-    const { launcher, credential } = await this.t.launcherClient().registerLauncher({
+    const { launcher, credential } = await this.t.launcherClient(this.options.token).registerLauncher({
       name: this.options.name ?? `l-${randomUUID().slice(0, 8)}`,
       hostname: this.options.hostname ?? "test-host",
       labels: this.options.labels ?? {},
