@@ -1,4 +1,6 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { writeRefusal } from "./refusal_response.ts";
 
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 
@@ -88,9 +90,8 @@ export function refusalOf(facts: RequestFacts, options: HostCheckOptions): strin
 }
 
 /**
- * Wraps `handler` so that a request refused by refusalOf is answered 403
- * with a Connect error body and never reaches it. gRPC clients read a 403
- * as PERMISSION_DENIED.
+ * Wraps `handler` so that a request refused by refusalOf is answered
+ * PERMISSION_DENIED, in the request's own protocol, and never reaches it.
  */
 export function checkHosts(handler: NodeHandlerFn, options: HostCheckOptions): NodeHandlerFn {
   return (req, res) => {
@@ -101,8 +102,7 @@ export function checkHosts(handler: NodeHandlerFn, options: HostCheckOptions): N
       localAddress: req.socket.localAddress,
     }, options);
     if (refusal === null) return handler(req, res);
-    res.writeHead(403, { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: "permission_denied", message: refusal }));
+    writeRefusal(req, res, new ConnectError(refusal, Code.PermissionDenied));
   };
 }
 

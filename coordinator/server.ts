@@ -2,9 +2,11 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "./engine.ts";
-import { authInterceptor } from "./auth/authenticate.ts";
+import { authGate, principalInterceptor } from "./auth/auth_gate.ts";
+import { principalKey } from "./auth/principal.ts";
 import { errorInterceptor } from "./error_interceptor.ts";
 import { checkHosts } from "./host_check.ts";
 import { routes } from "./routes.ts";
@@ -30,10 +32,12 @@ export function createServer(
   engine: Engine,
   tls: TlsMaterial | null = null,
 ): { server: net.Server; closeIdle(): void } {
-  const handler = checkHosts(connectNodeAdapter({
+  const gate = authGate(engine);
+  const handler = checkHosts(gate.wrap(connectNodeAdapter({
     routes: routes(engine),
     readMaxBytes: engine.config.readMaxBytes,
-    interceptors: [errorInterceptor(engine.log), authInterceptor(engine)],
+    interceptors: [errorInterceptor(engine.log), principalInterceptor()],
+    contextValues: (req) => createContextValues().set(principalKey, gate.principalOf(req)),
     // A misspelt field must be an error, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
     fallback(req, res) {
@@ -44,7 +48,7 @@ export function createServer(
       res.writeHead(status, { "content-type": "text/plain" });
       res.end(text);
     },
-  }), {
+  })), {
     allowedHosts: engine.config.allowedHosts,
     listenHost: engine.config.host,
     schemes: tls ? ["https"] : engine.config.behindTlsProxy ? ["http", "https"] : ["http"],

@@ -1,10 +1,9 @@
-import { ConnectError, Code, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Engine } from "../engine.ts";
 import { unauthenticated } from "../errors.ts";
 import { findToken } from "../storage/api_tokens.ts";
 import type { LauncherRow } from "../storage/rows.ts";
-import { authorize } from "./access.ts";
-import { type Principal, principalKey } from "./principal.ts";
+import type { Principal } from "./principal.ts";
 import { parseBearer, sameHash } from "./secrets.ts";
 
 const howToGetOne = "an admin creates one with `npm run coordinator -- tokens create --role client --name <you>` " +
@@ -68,18 +67,4 @@ export function checkCredential(launcher: LauncherRow, credentialHash: string): 
     `this credential of launcher "${launcher.id}" was replaced: instance "${launcher.instance_id}" registered ` +
       `at ${new Date(launcher.register_time).toISOString()}, and only the newest registration acts for a launcher`,
   );
-}
-
-/**
- * The one door of every RPC, over every protocol (Connect JSON and binary,
- * GET, gRPC, gRPC-Web): authenticates the caller, checks the access table,
- * and hands the principal to the handler.
- */
-export function authInterceptor(engine: Engine): Interceptor {
-  return (next) => async (req) => {
-    const principal = await authenticate(engine, req.header.get("authorization"));
-    authorize(principal, req.method);
-    req.contextValues.set(principalKey, principal);
-    return await next(req);
-  };
 }

@@ -11,7 +11,7 @@
 import { create, type DescMethod, fromJson, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
@@ -255,5 +255,37 @@ describe("every RPC refuses every credential that may not call it", () => {
       expect(body).not.toContain(running.fencingToken);
     }
     expect(await snapshotDatabase(t.dbPath)).toEqual(before);
+  });
+});
+
+describe("the door is checked before the body is read", () => {
+  it("refuses an anonymous request whatever its body, without decoding it, over every protocol", async () => {
+    const before = await snapshotDatabase(t.dbPath);
+    const garbage = "{not json at all";
+    for (const contentType of ["application/json", "application/proto", "application/connect+json", "application/grpc", "application/grpc-web+proto"]) {
+      const res = await fetch(`${t.url}/tether.v1.JobService/CreateJob`, {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body: garbage,
+      });
+      const grpc = contentType.startsWith("application/grpc");
+      if (grpc) {
+        expect([contentType, res.headers.get("grpc-status")]).toEqual([contentType, String(Code.Unauthenticated)]);
+        expect(decodeURIComponent(res.headers.get("grpc-message") ?? "")).toMatch(/needs a bearer token/);
+      } else if (contentType.startsWith("application/connect+")) {
+        const frames = [];
+        for await (const frame of readFrames(res.body!)) frames.push(frameJson<EndStream>(frame));
+        expect(frames).toEqual([{ error: { code: "unauthenticated", message: expect.stringMatching(/needs a bearer token/) } }]);
+      } else {
+        expect([contentType, res.status, (await res.json()).code]).toEqual([contentType, 401, "unauthenticated"]);
+      }
+    }
+    expect(await snapshotDatabase(t.dbPath)).toEqual(before);
+  });
+
+  it("answers gRPC-Web clients with the code and the message", async () => {
+    const web = createGrpcWebTransport({ baseUrl: t.url, httpVersion: "1.1" });
+    const refused = await createClient(JobService, web).listJobs({}).then(() => null, (e) => ConnectError.from(e));
+    expect([refused?.code, refused?.rawMessage]).toEqual([Code.Unauthenticated, expect.stringMatching(/needs a bearer token/)]);
   });
 });

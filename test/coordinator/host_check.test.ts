@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
-import { envelope } from "../support/connect_envelope.ts";
+import { type EndStream, endStreamFlag, envelope, frameJson, splitFrames } from "../support/connect_envelope.ts";
 import { snapshotDatabase } from "../support/database_snapshot.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { bearer } from "../support/test_tokens.ts";
@@ -111,12 +111,6 @@ describe("a request naming another host (DNS rebinding)", () => {
         () => request(`/v1/jobs/${jobId}/watch?fromOffset=0`, { headers: { host: `attacker.example:${port}` } }),
       ],
       ["/healthz", () => request("/healthz", { headers: { host: "attacker.example" } })],
-      ["a raw Connect stream of WatchJob", () =>
-        request("/tether.v1.JobService/WatchJob", {
-          method: "POST",
-          headers: { host: "attacker.example", "content-type": "application/connect+json" },
-          body: envelope(JSON.stringify({ id: jobId })),
-        })],
     ] as const,
   )("%s is refused 403 with a Connect error that says what to fix, and changes nothing", async ([, send]) => {
     const before = await snapshotDatabase(t.dbPath);
@@ -130,7 +124,22 @@ describe("a request naming another host (DNS rebinding)", () => {
     expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 
-  it("reaches Connect, gRPC and gRPC-Web clients as PERMISSION_DENIED (Connect's with the text), with nothing created", async () => {
+  it("refuses a raw Connect stream of WatchJob in its end-of-stream message, as Connect streams carry errors", async () => {
+    const answer = await request("/tether.v1.JobService/WatchJob", {
+      method: "POST",
+      headers: { host: "attacker.example", "content-type": "application/connect+json" },
+      body: envelope(JSON.stringify({ id: jobId })),
+    });
+    expect([answer.status, answer.headers["content-type"]]).toEqual([200, "application/connect+json"]);
+    const frames = splitFrames(Buffer.from(answer.body));
+    expect(frames.map((f) => f.flags)).toEqual([endStreamFlag]);
+    expect(frameJson<EndStream>(frames[0]!).error).toMatchObject({
+      code: "permission_denied",
+      message: expect.stringContaining("add it to --allowed-hosts (TETHER_ALLOWED_HOSTS)"),
+    });
+  });
+
+  it("reaches Connect, gRPC and gRPC-Web clients as PERMISSION_DENIED with the text, with nothing created", async () => {
     const before = await snapshotDatabase(t.dbPath);
     const connectH2 = createConnectTransport({
       ...reboundSession(),
@@ -148,9 +157,12 @@ describe("a request naming another host (DNS rebinding)", () => {
       code: Code.PermissionDenied,
       rawMessage: expect.stringContaining("--allowed-hosts"),
     });
-    // gRPC clients map the HTTP status alone (a 403 is PERMISSION_DENIED in gRPC's table); the body is not read.
+    // gRPC and gRPC-Web get a trailers-only answer with grpc-status and grpc-message.
     for (const transport of [grpc, grpcWeb]) {
-      await expect(createCommandJob(transport)).rejects.toMatchObject({ code: Code.PermissionDenied });
+      await expect(createCommandJob(transport)).rejects.toMatchObject({
+        code: Code.PermissionDenied,
+        rawMessage: expect.stringContaining("--allowed-hosts"),
+      });
     }
     // A server stream is refused before its first message.
     const watch = createClient(JobService, grpc).watchJob({ id: jobId }, { timeoutMs: 5_000 });

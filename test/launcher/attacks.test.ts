@@ -113,9 +113,9 @@ describe("the attacks of issue 11", () => {
     const withRegistration = `Bearer ${coordinator.tokens.registration}`;
     const withClient = `Bearer ${coordinator.tokens.client}`;
     const attempts: [string, unknown, string, Code][] = [
-      // The request of old names the victim in a field that is gone; the body is read before the credential.
-      ["PollJobs", { launcherId, pollId: "steal", freeSlots: 10 }, withRegistration, Code.InvalidArgument],
-      ["PollJobs", { pollId: "steal", freeSlots: 10 }, forgedCredential, Code.Unauthenticated],
+      // The request of old named the victim (a field that is gone now); the credential is checked first.
+      ["PollJobs", { launcherId, pollId: "steal", freeSlots: 10 }, forgedCredential, Code.Unauthenticated],
+      ["PollJobs", { launcherId, pollId: "steal", freeSlots: 10 }, withRegistration, Code.PermissionDenied],
       ["PollJobs", { pollId: "steal", freeSlots: 10 }, withRegistration, Code.PermissionDenied],
       ["FinishJob", { jobId: job!.id, fencingToken: "1", state: "JOB_STATE_SUCCEEDED", result: { result: "FORGED: all tests pass" } }, forgedCredential, Code.Unauthenticated],
       ["FinishJob", { jobId: job!.id, fencingToken: "1", state: "JOB_STATE_SUCCEEDED", result: { result: "FORGED: all tests pass" } }, withClient, Code.PermissionDenied],

@@ -1,0 +1,71 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import type { Engine } from "../engine.ts";
+import { errorText } from "../log.ts";
+import { writeRefusal } from "../refusal_response.ts";
+import { storageError } from "../storage/storage_errors.ts";
+import { accessTable, authorize } from "./access.ts";
+import { authenticate } from "./authenticate.ts";
+import { type Principal, principalKey } from "./principal.ts";
+
+type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+type NodeRequest = Parameters<NodeHandlerFn>[0];
+
+/** Every RPC by its path ("/tether.v1.JobService/CreateJob"). */
+const rpcs = new Map<string, DescMethod>(
+  [...accessTable.keys()].flatMap((service) => service.methods.map((m) => [`/${service.typeName}/${m.name}`, m])),
+);
+const ndjsonWatch = /^\/v1\/jobs\/[^/?]+\/watch$/;
+
+/**
+ * The one door of every request, whatever its protocol (Connect JSON and
+ * binary, GET, gRPC, gRPC-Web, the NDJSON watch): it authenticates the
+ * caller and checks the access table before anything reads the body, so an
+ * anonymous request costs no decoding and learns nothing from it. Only
+ * /healthz is open. The principal reaches handlers through `principalOf`.
+ */
+export function authGate(engine: Engine): {
+  wrap(handler: NodeHandlerFn): NodeHandlerFn;
+  principalOf(req: NodeRequest): Principal | null;
+} {
+  const principals = new WeakMap<NodeRequest, Principal>();
+  return {
+    principalOf: (req) => principals.get(req) ?? null,
+    wrap: (handler) => (req, res) => {
+      const path = (req.url ?? "/").split("?")[0]!;
+      if (path === "/healthz") return handler(req, res);
+      const method = rpcs.get(path) ?? (ndjsonWatch.test(path) ? JobService.method.watchJob : undefined);
+      void (async () => {
+        const principal = await authenticate(engine, req.headers.authorization ?? null);
+        if (method) authorize(principal, method);
+        return principal;
+      })().then((principal) => {
+        principals.set(req, principal);
+        handler(req, res);
+      }, (error: unknown) => {
+        const drain = engine.config.readMaxBytes;
+        if (error instanceof ConnectError) return writeRefusal(req, res, error, drain);
+        const translated = storageError(error);
+        engine.log.error(translated ? "storage failure" : "unexpected failure", { path, error: errorText(error) });
+        const failed = translated ?? new ConnectError("the coordinator failed to check the credential", Code.Internal);
+        writeRefusal(req, res, failed, drain);
+      });
+    },
+  };
+}
+
+/**
+ * The second lock, inside Connect: a handler runs only with a principal the
+ * gate let through for this very RPC (the gate's and this check read the
+ * same access table).
+ */
+export function principalInterceptor(): Interceptor {
+  return (next) => (req) => {
+    const principal = req.contextValues.get(principalKey);
+    if (principal === null) throw new ConnectError("this call needs a bearer token", Code.Unauthenticated);
+    authorize(principal, req.method);
+    return next(req);
+  };
+}
