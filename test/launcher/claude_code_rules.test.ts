@@ -9,9 +9,9 @@ import {
   isClaudeSessionId,
 } from "../../launcher-deno/src/claude_code_rules.ts";
 import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { ConfigError } from "../../launcher-deno/src/config_fields.ts";
 import { claudeCodeParametersSchema } from "../../launcher-deno/src/executor_kinds.ts";
 import type { JobPayload } from "../../launcher-deno/src/job_payload.ts";
+import { configRefusal as refusalOf, jobPayload } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";
 const sessionId = "3f2b8c1e-9d4a-4e7b-8a6f-0c5d2e1b7a90";
@@ -28,8 +28,8 @@ function profile(fields: Record<string, unknown> = {}): ExecutorProfile {
 }
 
 function configRefusal(kind: string, fields: Record<string, unknown>): string {
-  try {
-    const base = kind === "command" ? { argv: ["x"] } : {};
+  const base = kind === "command" ? { argv: ["x"] } : {};
+  return refusalOf(() =>
     parseLauncherConfig(
       JSON.stringify({
         coordinator: "http://127.0.0.1:7070",
@@ -38,25 +38,11 @@ function configRefusal(kind: string, fields: Record<string, unknown>): string {
         executors: { x: { kind, ...base, ...fields } },
       }),
       path,
-    );
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("the config was accepted");
+    )
+  );
 }
 
-const payload = (overrides: Partial<JobPayload>): JobPayload => ({
-  version: 1,
-  mode: "start",
-  jobId: "job_1",
-  attempt: 1,
-  sessionId: "ses_1",
-  executorSessionId: "",
-  parameters: { prompt: "hi" },
-  projectDir: "/srv/repos/a",
-  ...overrides,
-});
+const payload = (overrides: Partial<JobPayload>) => jobPayload({ projectDir: "/srv/repos/a", ...overrides });
 
 /** The message a job gets when its profile refuses it; undefined when it may run. */
 function refusal(p: ExecutorProfile, job: Partial<JobPayload>): string | undefined {

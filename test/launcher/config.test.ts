@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { ConfigError } from "../../launcher-deno/src/config_fields.ts";
+import { configRefusal } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";
 const minimal = {
@@ -17,13 +17,7 @@ function parse(overrides: Record<string, unknown>) {
 }
 
 function refusal(overrides: Record<string, unknown>): string {
-  try {
-    parse(overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("the config was accepted");
+  return configRefusal(() => parse(overrides));
 }
 
 describe("the launcher config", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { ConfigError } from "../../launcher-deno/src/config_fields.ts";
 import { permissionFlags } from "../../launcher-deno/src/permissions.ts";
+import { configRefusal } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";
 
@@ -11,13 +11,7 @@ function parse(overrides: Record<string, unknown>) {
 }
 
 function refusal(overrides: Record<string, unknown>): string {
-  try {
-    parse(overrides);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("the config was accepted");
+  return configRefusal(() => parse(overrides));
 }
 
 describe("how the launcher reaches the coordinator", () => {

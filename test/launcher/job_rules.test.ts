@@ -8,21 +8,11 @@ import { claudeCodeCommand } from "../../launcher-deno/src/claude_code_command.t
 import { backoffMs, within } from "../../launcher-deno/src/delay.ts";
 import { claudeCodeParametersSchema } from "../../launcher-deno/src/executor_kinds.ts";
 import { attemptOutcome } from "../../launcher-deno/src/job_outcome.ts";
-import type { JobPayload } from "../../launcher-deno/src/job_payload.ts";
 import { compileSchema, validateJson } from "../../launcher-deno/src/json_schema.ts";
 import { resolveProjectDir } from "../../launcher-deno/src/project_dir.ts";
+import { jobPayload } from "../support/launcher_fixtures.ts";
 
-const payload = (overrides: Partial<JobPayload>): JobPayload => ({
-  version: 1,
-  mode: "start",
-  jobId: "job_1",
-  attempt: 1,
-  sessionId: "ses_1",
-  executorSessionId: "",
-  parameters: { prompt: "hi" },
-  projectDir: "/srv/repo",
-  ...overrides,
-});
+const payload = jobPayload;
 
 describe("how an attempt's end is reported", () => {
   const ok = { type: "result", is_error: false, result: "done" };
