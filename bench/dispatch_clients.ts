@@ -2,7 +2,8 @@
 // load, once with launchers and producer speaking Connect JSON over plain node:http (as curl,
 // the floor's and the baseline's clients do) and once through @connectrpc/connect-node's client
 // (as the dispatch suite's tether launchers do). Producer and 50 launchers share this process;
-// the coordinator is its own, started as in the suites.
+// the coordinator is its own, started as in the suites. Both stacks authenticate as the suites do:
+// the producer with a client token, each launcher with the credential its registration returned.
 //
 //   node --import tsx bench/dispatch_clients.ts [jobs/s, default 200] [seconds, default 6]
 import { randomUUID } from "node:crypto";
@@ -11,6 +12,8 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { JobState, JobType } from "../gen/tether/v1/job_pb.ts";
 import { JobService } from "../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../gen/tether/v1/launcher_service_pb.ts";
+import type { TetherTokens } from "./subjects/subject_client.ts";
+import { authorization, bearer } from "./support/bearer.ts";
 import { monoMs, sleep } from "./support/clock.ts";
 import { postJson } from "./support/post_json.ts";
 import { distribution } from "./support/stats.ts";
@@ -26,53 +29,64 @@ interface Offer {
   n: number;
 }
 
+/** A launcher's headers: its credential as a bearer token, built once at registration. */
+type Launcher = Record<string, string>;
+
 /** The four calls a dispatch needs, through one client stack. */
 interface Calls {
-  register(name: string): Promise<string>;
-  poll(launcherId: string): Promise<Offer[]>;
-  accept(launcherId: string, o: Offer): Promise<unknown>;
-  finish(launcherId: string, o: Offer): Promise<unknown>;
+  register(name: string): Promise<Launcher>;
+  poll(launcher: Launcher): Promise<Offer[]>;
+  accept(launcher: Launcher, o: Offer): Promise<unknown>;
+  finish(launcher: Launcher, o: Offer): Promise<unknown>;
   create(n: number): Promise<unknown>;
 }
 
-function rawCalls(url: string): Calls {
-  const call = <T>(service: string, method: string, body: unknown) =>
-    postJson<T>(`${url}/tether.v1.${service}/${method}`, body);
+function rawCalls(url: string, tokens: TetherTokens): Calls {
+  const call = <T>(service: string, method: string, body: unknown, headers: Record<string, string>) =>
+    postJson<T>(`${url}/tether.v1.${service}/${method}`, body, { headers });
+  const registration = authorization(tokens.registration);
+  const client = authorization(tokens.client);
   return {
     register: async (name) =>
-      (await call<{ launcher: { id: string } }>("LauncherService", "RegisterLauncher", {
+      authorization((await call<{ credential: string }>("LauncherService", "RegisterLauncher", {
         name, hostname: "bench-host", executors: ["echo"], maxConcurrency: 1, version: "bench", instanceId: randomUUID(),
-      })).launcher.id,
-    poll: async (launcherId) => {
+      }, registration)).credential),
+    poll: async (launcher) => {
       const r = await call<{ offers?: { job: { id: string; parameters: { n: number } }; fencingToken: string }[] }>(
-        "LauncherService", "PollJobs", { launcherId, pollId: randomUUID(), freeSlots: 1 },
+        "LauncherService", "PollJobs", { pollId: randomUUID(), freeSlots: 1 }, launcher,
       );
       return (r.offers ?? []).map((o) => ({ jobId: o.job.id, token: o.fencingToken, n: o.job.parameters.n }));
     },
-    accept: (launcherId, o) => call("LauncherService", "AcceptJob", { launcherId, jobId: o.jobId, fencingToken: o.token }),
-    finish: (launcherId, o) =>
+    accept: (launcher, o) => call("LauncherService", "AcceptJob", { jobId: o.jobId, fencingToken: o.token }, launcher),
+    finish: (launcher, o) =>
       call("LauncherService", "FinishJob", {
-        launcherId, jobId: o.jobId, fencingToken: o.token, state: "JOB_STATE_SUCCEEDED", exitCode: 0,
-      }),
+        jobId: o.jobId, fencingToken: o.token, state: "JOB_STATE_SUCCEEDED", exitCode: 0,
+      }, launcher),
     create: (n) =>
-      call("JobService", "CreateJob", { type: "JOB_TYPE_COMMAND", executor: "echo", projectDir: "/tmp", parameters: { n } }),
+      call("JobService", "CreateJob", {
+        type: "JOB_TYPE_COMMAND", executor: "echo", projectDir: "/tmp", parameters: { n },
+      }, client),
   };
 }
 
-function connectCalls(url: string): Calls {
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
-  const jobs = createClient(JobService, transport);
-  const launchers = createClient(LauncherService, transport);
+function connectCalls(url: string, tokens: TetherTokens): Calls {
+  const jobs = createClient(
+    JobService,
+    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(tokens.client)] }),
+  );
+  const launchers = createClient(LauncherService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+  const registration = authorization(tokens.registration);
   return {
     register: async (name) =>
-      (await launchers.registerLauncher({
+      authorization((await launchers.registerLauncher({
         name, hostname: "bench-host", executors: ["echo"], maxConcurrency: 1, version: "bench", instanceId: randomUUID(),
-      })).launcher!.id,
-    poll: async (launcherId) =>
-      (await launchers.pollJobs({ launcherId, pollId: randomUUID(), freeSlots: 1 }, { timeoutMs: 35_000 })).offers
+      }, { headers: registration })).credential),
+    poll: async (headers) =>
+      (await launchers.pollJobs({ pollId: randomUUID(), freeSlots: 1 }, { headers, timeoutMs: 35_000 })).offers
         .map((o) => ({ jobId: o.job!.id, token: o.fencingToken, n: (o.job!.parameters as { n: number }).n })),
-    accept: (launcherId, o) => launchers.acceptJob({ launcherId, jobId: o.jobId, fencingToken: o.token }),
-    finish: (launcherId, o) => launchers.finishJob({ launcherId, jobId: o.jobId, fencingToken: o.token, state: JobState.SUCCEEDED, exitCode: 0 }),
+    accept: (headers, o) => launchers.acceptJob({ jobId: o.jobId, fencingToken: o.token }, { headers }),
+    finish: (headers, o) =>
+      launchers.finishJob({ jobId: o.jobId, fencingToken: o.token, state: JobState.SUCCEEDED, exitCode: 0 }, { headers }),
     create: (n) => jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { n } }),
   };
 }
@@ -82,17 +96,19 @@ async function measure(calls: Calls, run: string): Promise<number[]> {
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let stop = false;
-  const ids = await Promise.all(Array.from({ length: pollers }, (_, i) => calls.register(`${run.replace(":", "-")}-${i}`)));
+  const launchers = await Promise.all(
+    Array.from({ length: pollers }, (_, i) => calls.register(`${run.replace(":", "-")}-${i}`)),
+  );
   let failure: unknown = null;
-  for (const id of ids) {
+  for (const launcher of launchers) {
     void (async () => {
       while (!stop) {
-        const offers = await calls.poll(id);
+        const offers = await calls.poll(launcher);
         const at = monoMs();
         for (const o of offers) {
           latencies.push(at - sentAt.get(o.n)!);
-          await calls.accept(id, o);
-          await calls.finish(id, o);
+          await calls.accept(launcher, o);
+          await calls.finish(launcher, o);
         }
       }
     })().catch((error: unknown) => {
@@ -119,7 +135,7 @@ console.log(`dispatch latency, ms, ${rate} jobs/s for ${seconds} s, ${pollers} l
 for (const [name, calls] of [["node:http", rawCalls], ["connect-node", connectCalls]] as const) {
   const server = await startTetherServer({ countQueries: false });
   try {
-    const d = distribution(await measure(calls(server.url), name));
+    const d = distribution(await measure(calls(server.url, server.tokens), name));
     const ms = (v: number) => v.toFixed(2).padStart(7);
     console.log(`${name.padEnd(12)}  n ${d.n}  p50 ${ms(d.p50)}  p90 ${ms(d.p90)}  p99 ${ms(d.p99)}  max ${ms(d.max)}`);
   } finally {

@@ -12,7 +12,7 @@ const pg = process.argv[2] || undefined;
 const n = Number(process.argv[3] ?? 3000);
 const batch = Number(process.argv[4] ?? 1);
 const server = await startTetherServer(pg ? { db: pg } : {});
-const target = { kind: "tether" as const, url: server.url, db: server.db };
+const target = server.target;
 await seed(target, n);
 const before = await server.queries();
 const consumer = await startConsumer(target, { pollers: 8, batch, expect: n });

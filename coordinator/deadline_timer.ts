@@ -41,12 +41,15 @@ export class DeadlineTimer {
   }
 
   private fire(): Promise<void> {
+    // The deadline this timer was set to has passed either way: left in place while a run is under way,
+    // it would make arm() ignore every later deadline, and no lease or offer would ever lapse again.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.at = null;
     if (this.running) {
       this.rerun = true;
       return this.running;
     }
-    this.timer = null;
-    this.at = null;
     this.running = (async () => {
       do {
         this.rerun = false;

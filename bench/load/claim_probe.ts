@@ -5,6 +5,7 @@
 // and again with the fsync switched off for the probe's connection, which leaves the
 // statement's own cost.
 import { randomUUID } from "node:crypto";
+import { hashSecret, newSecret } from "../../coordinator/auth/secrets.ts";
 import { claimJobs } from "../../coordinator/storage/claim_jobs.ts";
 import { registerLauncher } from "../../coordinator/storage/launchers.ts";
 import { isPostgresUrl, openDatabase, type Db } from "../../coordinator/storage/open_database.ts";
@@ -35,6 +36,9 @@ const policy = { retryBackoffMs: 1_000, retryBackoffMaxMs: 300_000, leaseMs: 3_6
 const { launcher } = await registerLauncher(db, {
   name: "claim-probe", hostname: "bench-host", labels: {}, executors: ["echo"], maxConcurrency: 1000,
   version: "bench", instanceId: randomUUID(),
+  // The probe claims through storage and never calls an RPC: a credential nobody holds, and no token behind it.
+  credentialHash: hashSecret(newSecret()),
+  by: { tokenId: "bench-claim-probe", admin: false },
 }, policy, Date.now());
 const asConfigured = await measure(db, launcher);
 let relaxed = db;

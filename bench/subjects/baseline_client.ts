@@ -14,7 +14,7 @@ export function baselineClient(target: Extract<Target, { kind: "baseline" }>): S
         ({ jobs } = await postJson<{ jobs: { id: number; payload: Payload }[] }>(
           `${target.url}/poll`,
           { max: options.batch, holdMs: 30_000 },
-          stop.signal,
+          { signal: stop.signal },
         ));
       } catch (error) {
         if (stop.signal.aborted) return;

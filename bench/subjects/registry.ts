@@ -46,7 +46,7 @@ function tether(id: string, store: "SQLite" | "PostgreSQL"): Subject {
       const database = store === "PostgreSQL" ? await createDatabase("tether") : null;
       const server = await startTetherServer({ db: database?.url, name: id });
       return {
-        target: { kind: "tether", url: server.url, db: server.db },
+        target: server.target,
         serverPids: async () => [server.pid, ...(database ? await backendPids(database.name) : [])],
         queries: async () => (await server.queries()).total,
         topQueries: async () => (await server.queries()).top,

@@ -1,6 +1,12 @@
+/** The bearer tokens a tether benchmark run uses: producers send the client token, launchers register with the other. */
+export interface TetherTokens {
+  client: string;
+  registration: string;
+}
+
 /** Where a load generator finds the system under test. */
 export type Target =
-  | { kind: "tether"; url: string; db: string }
+  | { kind: "tether"; url: string; db: string; tokens: TetherTokens }
   | { kind: "baseline"; url: string }
   | { kind: "graphile-worker"; url: string }
   | { kind: "pg-boss"; url: string }

@@ -6,33 +6,40 @@ import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { authorization, bearer } from "../support/bearer.ts";
 import { monoMs, sleep } from "../support/clock.ts";
 import { seedTetherJobs } from "./tether_seed.ts";
 import type { ConsumeHooks, ConsumeOptions, Payload, SubjectClient, Target } from "./subject_client.ts";
 
 /**
- * tether over real Connect RPCs (JSON over HTTP/1.1, as the launcher speaks it):
- * CreateJob; and per launcher RegisterLauncher, then PollJobs, AcceptJob and
- * FinishJob for each offer, with a Heartbeat at the interval the coordinator asks.
+ * tether over real Connect RPCs (JSON over HTTP/1.1, as the launcher speaks it),
+ * authenticated as a real deployment is: CreateJob with a client token; and per
+ * launcher RegisterLauncher with the registration token, then PollJobs, AcceptJob
+ * and FinishJob for each offer, with a Heartbeat at the interval the coordinator
+ * asks, each sending the credential that launcher's registration returned.
  */
 export function tetherClient(target: Extract<Target, { kind: "tether" }>): SubjectClient {
-  const transport = createConnectTransport({ baseUrl: target.url, httpVersion: "1.1" });
-  const jobs = createClient(JobService, transport);
-  const launchers = createClient(LauncherService, transport);
+  // The producer's token is set by an interceptor; each launcher's credential is a header of its own
+  // calls, since one process plays every launcher. Both transports use Node's global agent: one pool.
+  const jobs = createClient(JobService, createConnectTransport({
+    baseUrl: target.url, httpVersion: "1.1", interceptors: [bearer(target.tokens.client)],
+  }));
+  const launchers = createClient(LauncherService, createConnectTransport({ baseUrl: target.url, httpVersion: "1.1" }));
+  const registration = authorization(target.tokens.registration);
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   const loops: Promise<void>[] = [];
 
   async function runLauncher(index: number, options: ConsumeOptions, hooks: ConsumeHooks, registered: () => void) {
-    const { launcher, heartbeatInterval, pollHold } = await launchers.registerLauncher({
+    const { credential, heartbeatInterval, pollHold } = await launchers.registerLauncher({
       name: `bench-${index}-${randomUUID().slice(0, 8)}`,
       hostname: "bench-host",
       executors: ["echo"],
       maxConcurrency: options.batch,
       version: "bench",
       instanceId: randomUUID(),
-    });
-    const id = launcher!.id;
+    }, { headers: registration });
+    const headers = authorization(credential);
     const holdMs = Number(pollHold!.seconds) * 1000 + pollHold!.nanos / 1e6;
     const beatMs = Number(heartbeatInterval!.seconds) * 1000 + heartbeatInterval!.nanos / 1e6;
     const running = new Map<string, string>();
@@ -42,7 +49,7 @@ export function tetherClient(target: Extract<Target, { kind: "tether" }>): Subje
       await sleep(Math.random() * beatMs);
       while (!stop.signal.aborted) {
         const runningJobs = [...running].map(([jobId, fencingToken]) => ({ jobId, fencingToken }));
-        await launchers.heartbeat({ launcherId: id, runningJobs }, { signal: stop.signal }).catch(() => {});
+        await launchers.heartbeat({ runningJobs }, { headers, signal: stop.signal }).catch(() => {});
         await sleep(beatMs);
       }
     })();
@@ -52,8 +59,8 @@ export function tetherClient(target: Extract<Target, { kind: "tether" }>): Subje
       let offers: Offer[];
       try {
         ({ offers } = await launchers.pollJobs(
-          { launcherId: id, pollId: randomUUID(), freeSlots: options.batch },
-          { signal: stop.signal, timeoutMs },
+          { pollId: randomUUID(), freeSlots: options.batch },
+          { headers, signal: stop.signal, timeoutMs },
         ));
       } catch (error) {
         if (stop.signal.aborted) return;
@@ -67,10 +74,11 @@ export function tetherClient(target: Extract<Target, { kind: "tether" }>): Subje
       await Promise.all(offers.map(async (offer) => {
         const jobId = offer.job!.id;
         running.set(jobId, offer.fencingToken);
-        await launchers.acceptJob({ launcherId: id, jobId, fencingToken: offer.fencingToken });
-        await launchers.finishJob({
-          launcherId: id, jobId, fencingToken: offer.fencingToken, state: JobState.SUCCEEDED, exitCode: 0,
-        });
+        await launchers.acceptJob({ jobId, fencingToken: offer.fencingToken }, { headers });
+        await launchers.finishJob(
+          { jobId, fencingToken: offer.fencingToken, state: JobState.SUCCEEDED, exitCode: 0 },
+          { headers },
+        );
         running.delete(jobId);
         hooks.finished();
       }));

@@ -1,8 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
+import { issueToken } from "../../coordinator/auth/issue_token.ts";
+import { openDatabase } from "../../coordinator/storage/open_database.ts";
 import { type Child, startNode } from "../support/child.ts";
 import { sleep } from "../support/clock.ts";
+import type { Target, TetherTokens } from "./subject_client.ts";
 
 export interface QueryCount {
   total: number;
@@ -16,6 +21,10 @@ export interface TetherServer {
   pid: number;
   /** What to pass as --db. */
   db: string;
+  /** The run's tokens, made on the database before the coordinator started. */
+  tokens: TetherTokens;
+  /** Where load generators find it. */
+  target: Extract<Target, { kind: "tether" }>;
   /** Statements sent to the database so far, from the counting preload. */
   queries(): Promise<QueryCount>;
   stop(): Promise<void>;
@@ -25,12 +34,15 @@ export interface TetherServer {
  * Starts the real coordinator (`coordinator/main.ts`) as its own process on
  * 127.0.0.1:0 with the statement-counting preload, on a SQLite file in a fresh
  * folder or on the given postgres:// URL, and waits for its "listening" line.
+ * Authentication is on, as always: the tokens are made first, outside the
+ * coordinator, so that making them is neither timed nor counted.
  */
 export async function startTetherServer(
   options: { db?: string; flags?: readonly string[]; name?: string; countQueries?: boolean } = {},
 ): Promise<TetherServer> {
   const dir = options.db ? null : mkdtempSync(join(tmpdir(), "tether-bench-"));
   const db = options.db ?? join(dir!, "tether.db");
+  const tokens = await issueBenchTokens(db);
   const child: Child = startNode(
     options.name ?? "coordinator",
     "coordinator/main.ts",
@@ -45,10 +57,13 @@ export async function startTetherServer(
     },
   );
   const listening = await child.waitFor((m) => m.msg === "listening", 'the "listening" line', 60_000);
+  const url = String(listening.url);
   return {
-    url: String(listening.url),
+    url,
     pid: child.pid,
     db,
+    tokens,
+    target: { kind: "tether", url, db, tokens },
     async queries() {
       const before = child.messages.length;
       child.process.kill("SIGUSR2");
@@ -61,4 +76,21 @@ export async function startTetherServer(
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A client token and a launcher registration token on the database at `db`, as `tokens create` makes them. */
+async function issueBenchTokens(db: string): Promise<TetherTokens> {
+  const kysely = await openDatabase(db);
+  try {
+    // Names are unique among live tokens; a database given twice gets a second pair.
+    const suffix = randomBytes(4).toString("hex");
+    const make = async (role: TokenRole, name: string) =>
+      (await issueToken(kysely, { name: `${name}-${suffix}`, role, ttlMs: null }, Date.now())).secret;
+    return {
+      client: await make(TokenRole.CLIENT, "bench-client"),
+      registration: await make(TokenRole.LAUNCHER_REGISTRATION, "bench-registration"),
+    };
+  } finally {
+    await kysely.destroy();
+  }
 }

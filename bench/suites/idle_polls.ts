@@ -28,7 +28,8 @@ export async function idlePolls(subject: Subject, config: BenchConfig): Promise<
   // Past about 20k connections from one address the ephemeral ports run out; use one address per 10k.
   const addresses = Math.max(2, Math.ceil(polls / 10_000));
   const loader = startNode("idle-polls", "bench/load/idle_polls.ts", [
-    "--url", server.url, "--polls", String(polls), "--addresses", String(addresses),
+    "--url", server.url, "--registration-token", server.tokens.registration, "--polls", String(polls),
+    "--addresses", String(addresses),
   ]);
   try {
     await loader.waitFor((m) => m.type === "registered", "launchers registered", 600_000);
@@ -38,9 +39,8 @@ export async function idlePolls(subject: Subject, config: BenchConfig): Promise<
     await loader.waitFor((m) => m.type === "holding", "every poll sent", 600_000);
     await quiet(server.pid);
     const held = processRssBytes(server.pid);
-    const target = { kind: "tether" as const, url: server.url, db: server.db };
     const [produced, answered] = await Promise.all([
-      produce(target, { run: "answer", count: polls, concurrency: 64 }),
+      produce(server.target, { run: "answer", count: polls, concurrency: 64 }),
       loader.waitFor((m) => m.type === "answered", "every poll answered", 300_000),
     ]);
     const all = Number(answered.answered) === polls;

@@ -18,11 +18,11 @@ it(
   async () => {
     const started = Date.now();
     let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dbPath: rig.database() });
-    const { dbPath, port, url } = coordinator;
+    const { dbPath, port, url, tokens } = coordinator;
     await Promise.all([1, 2, 3].map(() => rig.launcher(coordinator, { maxConcurrency: 3 })));
     const signal = AbortSignal.timeout(scenarioTimeoutMs - 10_000);
     const load = new JobLoad({
-      jobs: jobClient(url),
+      jobs: jobClient(url, tokens.client),
       total: size.jobs,
       concurrency: 12,
       request: (i) => rig.job({ count: seqCount, intervalMs: 15 }, { idempotencyKey: `crash-${i}`, maxAttempts: 10 }),

@@ -164,7 +164,8 @@ describe("disk trouble under SQLite", () => {
       await c.jobs.createJob(job(10));
       await c.stop();
       execFileSync("mount", ["-o", "remount,ro", fs.mount]);
-      const failed = await startCoordinatorProcess({ dbPath, flags: [] }).then(
+      // The earlier tokens: making new ones would open the read-only database here, before the coordinator.
+      const failed = await startCoordinatorProcess({ dbPath, flags: [], tokens: c.tokens }).then(
         (p) => ({ started: p }),
         (e: Error) => ({ error: e.message }),
       );

@@ -4,13 +4,17 @@ import { type Client, Code, ConnectError, createClient } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { type CreateJobRequestSchema, JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { backoffMs, delay } from "../../launcher-deno/src/delay.ts";
+import { bearer } from "../support/test_tokens.ts";
 import { followJob, type JobTimeline } from "./job_timeline.ts";
 
 export type JobRequest = MessageInitShape<typeof CreateJobRequestSchema>;
 
-/** A JobService client for `url`, Connect JSON over HTTP/1.1; it outlives a coordinator restarted on the same port. */
-export function jobClient(url: string): Client<typeof JobService> {
-  return createClient(JobService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+/**
+ * A JobService client for `url` sending `token` (a client token), Connect JSON over HTTP/1.1; it outlives a
+ * coordinator restarted on the same port and database, where the token stays valid.
+ */
+export function jobClient(url: string, token: string): Client<typeof JobService> {
+  return createClient(JobService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] }));
 }
 
 export interface JobLoadOptions {

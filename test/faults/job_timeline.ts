@@ -32,6 +32,7 @@ export interface JobTimeline {
 }
 
 const finals = [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED];
+const fatalCodes = [Code.NotFound, Code.Unauthenticated, Code.PermissionDenied];
 
 export function isFinal(state: JobState): boolean {
   return finals.includes(state);
@@ -80,7 +81,8 @@ export async function followJob(
       if (timeline.final) return;
     } catch (err) {
       if (signal.aborted) return;
-      if (err instanceof ConnectError && err.code === Code.NotFound) throw err;
+      // A job that is not there, or a caller turned away, does not get better with another try.
+      if (err instanceof ConnectError && fatalCodes.includes(err.code)) throw err;
     }
     failures += 1;
     await delay(backoffMs(failures, { baseMs: 50, maxMs: 1_000 }), signal).catch(() => undefined);

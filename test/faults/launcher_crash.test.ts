@@ -26,7 +26,7 @@ it(
     const coordinator = await startCoordinatorProcess({ dbPath: rig.database(), flags });
     const launchers = await Promise.all([1, 2, 3].map(() => rig.launcher(coordinator, { maxConcurrency: 3 })));
     const load = new JobLoad({
-      jobs: jobClient(coordinator.url),
+      jobs: jobClient(coordinator.url, coordinator.tokens.client),
       total: size.jobs,
       concurrency: 12,
       request: () => rig.job({ count: seqCount, intervalMs: 60 }, { maxAttempts: 10 }),

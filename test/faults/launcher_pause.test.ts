@@ -71,7 +71,7 @@ it(
     const survivors = await Promise.all([1, 2].map(() => rig.launcher(coordinator, { maxConcurrency: 2 })));
     const holding = new HoldingExecutors();
     const load = new JobLoad({
-      jobs: jobClient(coordinator.url),
+      jobs: jobClient(coordinator.url, coordinator.tokens.client),
       // Jobs keep coming until every round is over and at least size.jobs ended.
       total: 1_000_000,
       concurrency: 8,

@@ -148,7 +148,7 @@ it(
     const proxy = await startLoopbackProxy(coordinator.url, (method, exchange) => policy.decide(method, exchange));
     await Promise.all([1, 2, 3].map(() => rig.launcher({ url: proxy.url, tokens: coordinator.tokens }, { maxConcurrency: 3 })));
     const load = new JobLoad({
-      jobs: jobClient(coordinator.url),
+      jobs: jobClient(coordinator.url, coordinator.tokens.client),
       total: size.jobs,
       concurrency: 12,
       request: () => rig.job({ count: seqCount, intervalMs: 15 }, { maxAttempts: 10 }),

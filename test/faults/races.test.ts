@@ -25,7 +25,7 @@ async function raceTrack(
 ) {
   const coordinator = await startCoordinatorProcess({ dbPath: rig.database(name) });
   const launchers = await Promise.all([1, 2].map(() => rig.launcher(coordinator, { maxConcurrency: 4 })));
-  const jobs = jobClient(coordinator.url);
+  const jobs = jobClient(coordinator.url, coordinator.tokens.client);
   const load = new JobLoad({
     jobs,
     total,

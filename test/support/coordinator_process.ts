@@ -46,13 +46,15 @@ export interface CoordinatorProcess {
 /**
  * Starts `coordinator/main.ts` as a real process on 127.0.0.1 (port 0 unless
  * `listen` says otherwise) with a SQLite file in a fresh folder, and resolves
- * once it printed its "listening" line.
+ * once it printed its "listening" line. `tokens`, from an earlier start on
+ * the same database, are used instead of making new ones (which opens the
+ * database before the coordinator does).
  */
 export async function startCoordinatorProcess(
-  options: { flags?: readonly string[]; dbPath?: string; listen?: string } = {},
+  options: { flags?: readonly string[]; dbPath?: string; listen?: string; tokens?: TestTokens } = {},
 ): Promise<CoordinatorProcess> {
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), "tether-coordinator-")), "tether.db");
-  const tokens = await issueTestTokensAt(dbPath);
+  const tokens = options.tokens ?? await issueTestTokensAt(dbPath);
   // `node --import tsx`, not the tsx CLI: one process, so a kill reaches the coordinator itself.
   const child = spawn(
     process.execPath,
