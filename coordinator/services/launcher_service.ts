@@ -42,10 +42,13 @@ const reportableReasons = [
  */
 export function launcherService(engine: Engine): ServiceImpl<typeof LauncherService> {
   const { db, config, policy } = engine;
-  /** A report on one attempt: its job, and the epoch its fencing token stands for (-1 when forged). */
+  /** The epoch a fencing token for `jobId` stands for; -1 (no attempt's) when it was not issued for it. */
+  const epochOf = (jobId: string, token: string, field: string) =>
+    engine.fencing.epochOf(jobId, requireText(token, field, 64));
+  /** A report on one attempt: its launcher, its job and its epoch. */
   const report = (req: { jobId: string; fencingToken: string }, launcherId: string) => {
     const jobId = requireText(req.jobId, "jobId", 128);
-    return { launcherId, jobId, epoch: engine.fencing.epochOf(jobId, requireText(req.fencingToken, "fencingToken", 64)) };
+    return { launcherId, jobId, epoch: epochOf(jobId, req.fencingToken, "fencingToken") };
   };
   return {
     async registerLauncher(req, ctx) {
@@ -111,7 +114,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
       if (req.runningJobs.length > 1000) throw invalidArgument("runningJobs may list at most 1000 jobs");
       const running = req.runningJobs.map((j, i) => {
         const jobId = requireText(j.jobId, `runningJobs[${i}].jobId`, 128);
-        return { jobId, epoch: engine.fencing.epochOf(jobId, requireText(j.fencingToken, `runningJobs[${i}].fencingToken`, 64)) };
+        return { jobId, epoch: epochOf(jobId, j.fencingToken, `runningJobs[${i}].fencingToken`) };
       });
       const now = engine.now();
       const known = await engine.launcher(launcherId);

@@ -98,7 +98,7 @@ async function sendAlone(...request: (string | Uint8Array)[]): Promise<RawRespon
     connection.send(...request);
     const answer = await connection.nextResponse();
     expect(answer, "an answer to the request").not.toBeNull();
-    connection.send("GET /healthz HTTP/1.1\r\nhost: tether\r\n\r\n");
+    connection.send("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
     const next = await connection.nextResponse();
     if (next !== null) expect(next.body.toString()).toBe("ok\n");
     return answer!;
