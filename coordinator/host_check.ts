@@ -93,7 +93,7 @@ export function refusalOf(facts: RequestFacts, options: HostCheckOptions): strin
  * Wraps `handler` so that a request refused by refusalOf is answered
  * PERMISSION_DENIED, in the request's own protocol, and never reaches it.
  */
-export function checkHosts(handler: NodeHandlerFn, options: HostCheckOptions): NodeHandlerFn {
+export function checkHosts(handler: NodeHandlerFn, options: HostCheckOptions, readMaxBytes: number): NodeHandlerFn {
   return (req, res) => {
     const hosts = [req.headers[":authority"], req.headers.host].filter((h): h is string => typeof h === "string");
     const refusal = refusalOf({
@@ -102,7 +102,7 @@ export function checkHosts(handler: NodeHandlerFn, options: HostCheckOptions): N
       localAddress: req.socket.localAddress,
     }, options);
     if (refusal === null) return handler(req, res);
-    writeRefusal(req, res, new ConnectError(refusal, Code.PermissionDenied));
+    writeRefusal(req, res, new ConnectError(refusal, Code.PermissionDenied), readMaxBytes);
   };
 }
 

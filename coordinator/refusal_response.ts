@@ -13,16 +13,19 @@ type NodeResponse = Parameters<NodeHandlerFn>[1];
  * a Connect stream as its end-of-stream message, everything else (Connect
  * unary, GET, the NDJSON watch) as an HTTP status with a JSON body.
  */
-export function writeRefusal(req: NodeRequest, res: NodeResponse, error: ConnectError, drainBytes = 4 * 1024 * 1024): void {
+export function writeRefusal(req: NodeRequest, res: NodeResponse, error: ConnectError, drainBytes: number): void {
   // Read what the client still sends (without decoding it) before answering: an HTTP/1.1 connection closed
-  // under a client still writing its body resets, and the client would lose the answer. Past `drainBytes`
-  // the answer goes out anyway and the connection is closed after it.
+  // under a client still writing its body resets, and the client would lose the answer. Past `drainBytes`,
+  // or after a second for a client that stalls, the answer goes out anyway and the connection is closed after it.
   if (req.complete || req.readableEnded) return answer(req, res, error);
   let read = 0;
   let answered = false;
+  const stalled = setTimeout(() => once(), drainMs);
+  stalled.unref();
   const once = () => {
     if (answered) return;
     answered = true;
+    clearTimeout(stalled);
     answer(req, res, error);
   };
   req.on("data", (chunk: Buffer) => {
@@ -33,9 +36,17 @@ export function writeRefusal(req: NodeRequest, res: NodeResponse, error: Connect
   req.once("error", once);
 }
 
+/** The longest a refused request's body is waited for. */
+const drainMs = 1_000;
+
+/** A Connect error as the JSON the Connect protocol gives it: `{"code": "...", "message": "..."}`. */
+export function errorJson(error: ConnectError): { code: string; message: string } {
+  return { code: codeToString(error.code), message: error.rawMessage };
+}
+
 function answer(req: NodeRequest, res: NodeResponse, error: ConnectError): void {
   const type = String(req.headers["content-type"] ?? "").toLowerCase();
-  const body = { code: codeToString(error.code), message: error.rawMessage };
+  const body = errorJson(error);
   if (/^application\/grpc(-web)?([+;]|$)/.test(type)) {
     res.writeHead(200, {
       "content-type": type.startsWith("application/grpc-web") ? "application/grpc-web+proto" : "application/grpc",

@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "./engine.ts";
-import { authGate, principalInterceptor } from "./auth/auth_gate.ts";
+import { authGate, healthPath, principalInterceptor } from "./auth/auth_gate.ts";
 import { principalKey } from "./auth/principal.ts";
 import { errorInterceptor } from "./error_interceptor.ts";
 import { checkHosts } from "./host_check.ts";
@@ -41,8 +41,8 @@ export function createServer(
     // A misspelt field must be an error, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
     fallback(req, res) {
-      if (serveWatchNdjson(engine, req, res)) return;
-      const [status, text] = req.url === "/healthz"
+      if (serveWatchNdjson(engine, gate.principalOf(req), req, res)) return;
+      const [status, text] = req.url?.split(/[?#]/)[0] === healthPath
         ? [200, "ok\n"]
         : [404, "Not found. RPCs are POST /tether.v1.<Service>/<Method>; see the README.\n"];
       res.writeHead(status, { "content-type": "text/plain" });
@@ -52,7 +52,7 @@ export function createServer(
     allowedHosts: engine.config.allowedHosts,
     listenHost: engine.config.host,
     schemes: tls ? ["https"] : engine.config.behindTlsProxy ? ["http", "https"] : ["http"],
-  });
+  }, engine.config.readMaxBytes);
   const connections = connectionTracker();
   if (tls) {
     // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).

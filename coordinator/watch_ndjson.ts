@@ -1,28 +1,53 @@
 import { create, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { WatchJobRequestSchema, WatchJobResponseSchema } from "../gen/tether/v1/job_service_pb.ts";
+import { JobService, WatchJobRequestSchema, WatchJobResponseSchema } from "../gen/tether/v1/job_service_pb.ts";
+import { authorize } from "./auth/access.ts";
+import type { Principal } from "./auth/principal.ts";
 import type { Engine } from "./engine.ts";
+import { errorJson } from "./refusal_response.ts";
 import { watchJob } from "./services/watch_job.ts";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type NodeServerRequest = Parameters<Fallback>[0];
 type NodeServerResponse = Parameters<Fallback>[1];
 
-const route = /^\/v1\/jobs\/([^/?]+)\/watch$/;
+const route = /^\/v1\/jobs\/([^/]+)\/watch$/;
+
+/**
+ * The NDJSON watch a request's target names: its job id (still
+ * percent-encoded) and query, or null for any other target. The target is
+ * read as sent, without resolving "." or ".." segments, so that the auth gate
+ * and this route always agree on which requests are watches.
+ */
+export function watchTarget(target: string): { encodedId: string; query: URLSearchParams } | null {
+  const end = target.search(/[?#]/);
+  const path = end < 0 ? target : target.slice(0, end);
+  const match = route.exec(path);
+  if (!match) return null;
+  const query = end >= 0 && target[end] === "?" ? target.slice(end + 1).split("#")[0]! : "";
+  return { encodedId: match[1]!, query: new URLSearchParams(query) };
+}
 
 /**
  * WatchJob for people with curl: `GET /v1/jobs/<id>/watch?fromOffset=N`
  * streams the same messages as the RPC, one JSON object per line
- * (NDJSON), with no framing to decode. The auth gate asks it for the same
- * credential as the RPC. Returns false for other paths.
+ * (NDJSON), with no framing to decode. The auth gate lets through only the
+ * callers the RPC takes, and `principal` is checked again here. Returns
+ * false for other targets.
  */
-export function serveWatchNdjson(engine: Engine, req: NodeServerRequest, res: NodeServerResponse): boolean {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const match = route.exec(url.pathname);
-  if (!match || req.method !== "GET") return false;
-  const fromOffset = url.searchParams.get("fromOffset") ?? url.searchParams.get("from_offset") ?? "0";
+export function serveWatchNdjson(
+  engine: Engine,
+  principal: Principal | null,
+  req: NodeServerRequest,
+  res: NodeServerResponse,
+): boolean {
+  const target = watchTarget(req.url ?? "/");
+  if (!target || req.method !== "GET") return false;
+  if (principal === null) throw new Error("the NDJSON watch was reached without the auth gate");
+  authorize(principal, JobService.method.watchJob);
+  const fromOffset = target.query.get("fromOffset") ?? target.query.get("from_offset") ?? "0";
   const abort = new AbortController();
   res.on("close", () => abort.abort());
   void (async () => {
@@ -31,7 +56,7 @@ export function serveWatchNdjson(engine: Engine, req: NodeServerRequest, res: No
       if (!/^\d{1,15}$/.test(fromOffset)) {
         throw new ConnectError(`fromOffset must be a whole number of at least 0; got "${fromOffset}"`, Code.InvalidArgument);
       }
-      const request = create(WatchJobRequestSchema, { id: decodeId(match[1]!), fromOffset: BigInt(fromOffset) });
+      const request = create(WatchJobRequestSchema, { id: decodeId(target.encodedId), fromOffset: BigInt(fromOffset) });
       for await (const message of watchJob(engine, request, abort.signal)) {
         if (!started) {
           res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
@@ -42,7 +67,7 @@ export function serveWatchNdjson(engine: Engine, req: NodeServerRequest, res: No
       if (!started) res.writeHead(200, { "content-type": "application/x-ndjson" });
     } catch (e) {
       const error = ConnectError.from(e);
-      const body = { code: codeToString(error.code), message: error.rawMessage };
+      const body = errorJson(error);
       if (started) res.write(`${JSON.stringify({ error: body })}\n`);
       else {
         res.writeHead(codeToHttpStatus(error.code), { "content-type": "application/json" });

@@ -5,6 +5,7 @@ import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import type { Engine } from "../engine.ts";
 import { errorText } from "../log.ts";
 import { writeRefusal } from "../refusal_response.ts";
+import { watchTarget } from "../watch_ndjson.ts";
 import { storageError } from "../storage/storage_errors.ts";
 import { accessTable, authorize } from "./access.ts";
 import { authenticate } from "./authenticate.ts";
@@ -13,11 +14,13 @@ import { type Principal, principalKey } from "./principal.ts";
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 type NodeRequest = Parameters<NodeHandlerFn>[0];
 
+/** The one target open without a credential: it says "ok" and nothing else. */
+export const healthPath = "/healthz";
+
 /** Every RPC by its path ("/tether.v1.JobService/CreateJob"). */
 const rpcs = new Map<string, DescMethod>(
   [...accessTable.keys()].flatMap((service) => service.methods.map((m) => [`/${service.typeName}/${m.name}`, m])),
 );
-const ndjsonWatch = /^\/v1\/jobs\/[^/?]+\/watch$/;
 
 /**
  * The one door of every request, whatever its protocol (Connect JSON and
@@ -34,9 +37,10 @@ export function authGate(engine: Engine): {
   return {
     principalOf: (req) => principals.get(req) ?? null,
     wrap: (handler) => (req, res) => {
-      const path = (req.url ?? "/").split("?")[0]!;
-      if (path === "/healthz") return handler(req, res);
-      const method = rpcs.get(path) ?? (ndjsonWatch.test(path) ? JobService.method.watchJob : undefined);
+      const target = req.url ?? "/";
+      const path = target.split(/[?#]/)[0]!;
+      if (path === healthPath) return handler(req, res);
+      const method = rpcs.get(path) ?? (watchTarget(target) ? JobService.method.watchJob : undefined);
       void (async () => {
         const principal = await authenticate(engine, req.headers.authorization ?? null);
         if (method) authorize(principal, method);
@@ -44,13 +48,14 @@ export function authGate(engine: Engine): {
       })().then((principal) => {
         principals.set(req, principal);
         handler(req, res);
-      }, (error: unknown) => {
+      }).catch((error: unknown) => {
         const drain = engine.config.readMaxBytes;
         if (error instanceof ConnectError) return writeRefusal(req, res, error, drain);
+        // A storage failure while checking the credential, or a bug in a handler: logged, answered if still possible.
         const translated = storageError(error);
         engine.log.error(translated ? "storage failure" : "unexpected failure", { path, error: errorText(error) });
-        const failed = translated ?? new ConnectError("the coordinator failed to check the credential", Code.Internal);
-        writeRefusal(req, res, failed, drain);
+        if (res.headersSent) return void res.destroy();
+        writeRefusal(req, res, translated ?? new ConnectError("internal error", Code.Internal), drain);
       });
     },
   };

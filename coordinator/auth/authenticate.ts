@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Engine } from "../engine.ts";
 import { unauthenticated } from "../errors.ts";
-import { findToken } from "../storage/api_tokens.ts";
+import { findToken, tokenState } from "../storage/api_tokens.ts";
 import type { LauncherRow } from "../storage/rows.ts";
 import type { Principal } from "./principal.ts";
 import { parseBearer, sameHash } from "./secrets.ts";
@@ -34,12 +34,13 @@ export async function authenticate(engine: Engine, authorization: string | null)
     if (!token || !sameHash(token.secret_hash, bearer.hash)) {
       throw unauthenticated(`the bearer token is not known to this coordinator; ${howToGetOne}`);
     }
-    if (token.revoke_time !== null) {
+    const state = tokenState(token, now);
+    if (state === "revoked") {
       throw unauthenticated(`the token "${token.name}" (${token.id}) was revoked; ask an admin for a new one`);
     }
-    if (token.expire_time !== null && token.expire_time <= now) {
+    if (state === "expired") {
       throw unauthenticated(
-        `the token "${token.name}" (${token.id}) expired at ${new Date(token.expire_time).toISOString()}; ` +
+        `the token "${token.name}" (${token.id}) expired at ${new Date(token.expire_time!).toISOString()}; ` +
           "ask an admin for a new one",
       );
     }
@@ -49,22 +50,30 @@ export async function authenticate(engine: Engine, authorization: string | null)
     if (error instanceof ConnectError && error.code === Code.NotFound) return null;
     throw error;
   });
-  if (!launcher) {
-    throw unauthenticated(`launcher "${bearer.launcherId}" is not registered; register with a registration token`);
-  }
+  if (!launcher) throw unknownCredential();
   checkCredential(launcher, bearer.hash);
-  return { kind: "launcher", launcherId: launcher.id, instanceId: launcher.instance_id, credentialHash: bearer.hash };
+  return { kind: "launcher", launcherId: launcher.id, credentialHash: bearer.hash };
 }
 
 /**
- * Throws UNAUTHENTICATED, naming the instance that took over, unless
- * `credentialHash` is the launcher's current credential. Also for a poll
- * held across a registration: it looks again whenever the row changes.
+ * Throws UNAUTHENTICATED unless `credentialHash` is the launcher's current
+ * credential. Only the holder of the credential the latest registration
+ * replaced learns which instance took over; anyone else learns nothing about
+ * the launcher, not even whether it exists. Also for a poll held across a
+ * registration: it looks again whenever the row changes.
  */
 export function checkCredential(launcher: LauncherRow, credentialHash: string): void {
   if (sameHash(launcher.credential_hash, credentialHash)) return;
+  if (!sameHash(launcher.previous_credential_hash, credentialHash)) throw unknownCredential();
   throw unauthenticated(
     `this credential of launcher "${launcher.id}" was replaced: instance "${launcher.instance_id}" registered ` +
       `at ${new Date(launcher.register_time).toISOString()}, and only the newest registration acts for a launcher`,
+  );
+}
+
+function unknownCredential() {
+  return unauthenticated(
+    "the launcher credential is not valid (never issued, or replaced by registrations since): " +
+      "a launcher gets its credential from RegisterLauncher, with a registration token",
   );
 }

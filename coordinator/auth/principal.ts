@@ -8,7 +8,6 @@ export type Principal =
   | {
     readonly kind: "launcher";
     readonly launcherId: string;
-    readonly instanceId: string;
     /** The hash of the credential the call carried, to tell whether it is still the launcher's. */
     readonly credentialHash: string;
   };
@@ -16,7 +15,7 @@ export type Principal =
 /** A principal that is a launcher instance. */
 export type LauncherPrincipal = Extract<Principal, { kind: "launcher" }>;
 
-/** The principal of the current call, set by the auth interceptor before any handler runs. */
+/** The principal of the current call, set by the auth gate (through contextValues) before any handler runs. */
 export const principalKey = createContextKey<Principal | null>(null, { description: "tether principal" });
 
 /** The launcher instance a call acts for: from its credential, never from the request. */

@@ -195,7 +195,9 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
     },
 
     async deregisterLauncher(_req, ctx) {
-      const { launcher, changes } = await deregisterLauncher(db, callingLauncher(ctx).launcherId, policy, engine.now());
+      const { launcher, changes } = await deregisterLauncher(db, callingLauncher(ctx).launcherId, policy, engine.now(), {
+        removed: false,
+      });
       await engine.publish(changes);
       return { launcher: launcherToProto(launcher) };
     },

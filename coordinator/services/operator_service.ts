@@ -26,7 +26,7 @@ export function operatorService(engine: Engine): ServiceImpl<typeof OperatorServ
 
     async removeLauncher(req) {
       const id = requireText(req.launcherId, "launcherId", 128);
-      const { launcher, changes } = await deregisterLauncher(db, id, policy, engine.now());
+      const { launcher, changes } = await deregisterLauncher(db, id, policy, engine.now(), { removed: true });
       await engine.publish(changes);
       return { launcher: launcherToProto(launcher) };
     },

@@ -13,6 +13,7 @@ import type { LauncherPrincipal } from "../auth/principal.ts";
 import type { Engine } from "../engine.ts";
 import { invalidArgument } from "../errors.ts";
 import { claimJobs } from "../storage/claim_jobs.ts";
+import { launcherSlots } from "../storage/launchers.ts";
 import { heldOffersAndCancels, jobsToStop, releaseOffers } from "../storage/offers.ts";
 import type { JobRow, LauncherRow } from "../storage/rows.ts";
 import { executorSessionIds } from "../storage/sessions.ts";
@@ -71,7 +72,7 @@ export async function pollJobs(
       }
       const cancels = stopping.filter((id) => !alreadyStopping.has(id));
       const takesJobs = launcher.state === LauncherState.ONLINE;
-      const limit = takesJobs ? Math.min(freeSlots, launcher.max_concurrency) : 0;
+      const limit = takesJobs ? Math.min(freeSlots, launcherSlots(launcher, engine.now())) : 0;
       // Nothing became claimable since this launcher's last claim found nothing more: skip the claim.
       const changesAt = engine.jobChangeCount;
       const offers = wokenFor.size > 0 || engine.mayClaim(launcherId)

@@ -6,6 +6,7 @@ import { forUpdate } from "./dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { releaseOffers } from "./offers.ts";
 import type { Db } from "./open_database.ts";
+import { tokenState } from "./api_tokens.ts";
 import type { JobRow, LauncherRow } from "./rows.ts";
 import { type Changes, inTransaction, type Tx } from "./transaction.ts";
 
@@ -36,8 +37,10 @@ export async function loadLauncher(db: Db | Tx, id: string): Promise<LauncherRow
  * instance under the same id takes over: the old one's offers go back to
  * the queue and its attempts end LAUNCHER_LOST, retried only once the old
  * lease would have lapsed, since the old process may be running them until
- * its next call is refused. The same instance registering again keeps its
- * jobs. `committed` runs the moment the new credential is committed.
+ * its next call is refused; until then the new instance is offered no more
+ * than the slots those attempts leave free (see launcherSlots). The same
+ * instance registering again keeps its jobs. `committed` runs the moment the
+ * new credential is committed.
  */
 export function registerLauncher(
   db: Db,
@@ -71,7 +74,11 @@ export function registerLauncher(
       lease_expires_at: now + policy.leaseMs,
       update_time: now,
       credential_hash: r.credentialHash,
+      previous_credential_hash: old?.credential_hash ?? "",
       registered_by: r.by.tokenId,
+      // The old instance's attempts, ended here, may run on until it hears: they keep their slots meanwhile.
+      reserved_slots: replaced ? jobs.filter((j) => j.state !== JobState.QUEUED).length : 0,
+      reserved_until: replaced?.lease_expires_at ?? null,
     };
     const launcher = await tx.insertInto("launchers").values({ id, ...values })
       .onConflict((oc) => oc.column("id").doUpdateSet(values)).returningAll().executeTakeFirstOrThrow();
@@ -82,21 +89,24 @@ export function registerLauncher(
 /**
  * A launcher identity belongs to the registration token that registered it:
  * another token may take it over only once that one no longer works or an
- * operator removed the launcher (or it is an admin's). Otherwise any host
- * with any registration token could take over any other host's launcher,
- * its sessions and the resumes routed to them.
+ * operator removed the launcher (which forgets the token), or when it is an
+ * admin's. Otherwise any host with any registration token could take over
+ * any other host's launcher, its sessions and the resumes routed to them.
  */
 async function checkRegistrar(tx: Tx, old: LauncherRow, by: LauncherRegistration["by"], now: number): Promise<void> {
   if (by.admin || old.registered_by === null || old.registered_by === by.tokenId) return;
-  if (old.state === LauncherState.DEREGISTERED) return;
-  const owner = await tx.selectFrom("api_tokens").select(["revoke_time", "expire_time"])
-    .where("id", "=", old.registered_by).executeTakeFirst();
-  const works = owner !== undefined && owner.revoke_time === null && (owner.expire_time === null || owner.expire_time > now);
-  if (!works) return;
+  const owner = await tx.selectFrom("api_tokens").selectAll().where("id", "=", old.registered_by).executeTakeFirst();
+  if (!owner || tokenState(owner, now) !== "active") return;
   throw permissionDenied(
     `launcher "${old.id}" (${old.name} on ${old.hostname}) was registered with another registration token; ` +
       "register under another name, or have an admin remove it (OperatorService.RemoveLauncher) or revoke that token",
   );
+}
+
+/** The most jobs a launcher may be offered at `now`: its slots, less those an instance it took over may still fill. */
+export function launcherSlots(launcher: LauncherRow, now: number): number {
+  const reserved = launcher.reserved_until !== null && now < launcher.reserved_until ? launcher.reserved_slots : 0;
+  return Math.max(0, launcher.max_concurrency - reserved);
 }
 
 /** Whether a launcher's lease still runs: its process may be alive. */
@@ -152,18 +162,26 @@ export function lapseLaunchers(db: Db, policy: RetryPolicy, now: number): Promis
   });
 }
 
-/** Deregisters a launcher: it takes no more work and its jobs are taken away. */
+/**
+ * Deregisters a launcher: it takes no more work and its jobs are taken away.
+ * `removed` (an operator's RemoveLauncher, not the launcher's own leaving)
+ * also frees its identity for another registration token.
+ */
 export function deregisterLauncher(
   db: Db,
   id: string,
   policy: RetryPolicy,
   now: number,
+  options: { removed: boolean },
 ): Promise<{ launcher: LauncherRow; changes: Changes }> {
   return inTransaction(db, async (tx) => {
     await loadLauncher(tx, id);
     const jobs = await endLauncherJobs(tx, id, `launcher "${id}" was deregistered`, policy, now);
-    const launcher = await tx.updateTable("launchers").set({ state: LauncherState.DEREGISTERED, update_time: now })
-      .where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+    const launcher = await tx.updateTable("launchers").set({
+      state: LauncherState.DEREGISTERED,
+      update_time: now,
+      ...(options.removed ? { registered_by: null } : {}),
+    }).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
     return { launcher, changes: { jobs, launchers: [id] } };
   });
 }

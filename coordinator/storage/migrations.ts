@@ -174,6 +174,11 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("launchers")
         .addColumn("credential_hash", "text", (c) => c.notNull().defaultTo("")).execute();
       await db.schema.alterTable("launchers").addColumn("registered_by", "text").execute();
+      await db.schema.alterTable("launchers")
+        .addColumn("previous_credential_hash", "text", (c) => c.notNull().defaultTo("")).execute();
+      await db.schema.alterTable("launchers")
+        .addColumn("reserved_slots", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("launchers").addColumn("reserved_until", "bigint").execute();
       await db.schema
         .createTable("coordinator_keys")
         .addColumn("name", "text", (c) => c.primaryKey())

@@ -109,6 +109,14 @@ export interface LauncherTable {
   credential_hash: string;
   /** The token its latest registration came with: only that token (or an admin's) may register it again. */
   registered_by: string | null;
+  /** The credential hash the latest registration replaced: its holder, and only it, is told who took over. */
+  previous_credential_hash: string;
+  /**
+   * Slots the instance it took over may still fill until `reserved_until`
+   * (that instance's lease): its processes run until its next call is refused.
+   */
+  reserved_slots: number;
+  reserved_until: number | null;
 }
 
 export interface ApiTokenTable {

@@ -29,7 +29,8 @@ export async function sendFinishReport(
       return;
     } catch (err) {
       if (signal.aborted) break;
-      if (isPermanent(err) && (report.result !== undefined || report.error.length > 4_096)) {
+      // A job that is no longer this launcher's (PERMISSION_DENIED) is stale, not a report too large.
+      if (!isStaleToken(err) && isPermanent(err) && (report.result !== undefined || report.error.length > 4_096)) {
         // Keep the job's end on record even when its result or error text is refused.
         log.warn("FinishJob refused the full report; sending it without the result", {
           jobId,

@@ -1,6 +1,6 @@
 import { backoffMs, delay } from "./delay.ts";
 import { applyCommands, type LoopContext } from "./loop_context.ts";
-import { describeError, isNotFound } from "./rpc_errors.ts";
+import { describeError } from "./rpc_errors.ts";
 
 /**
  * Renews the liveness lease every heartbeat interval the coordinator set,
@@ -33,10 +33,6 @@ export async function heartbeatLoop(context: LoopContext, signal: AbortSignal): 
       applyCommands(context, registration, response);
     } catch (err) {
       if (signal.aborted) return;
-      if (isNotFound(err)) {
-        context.forgotten(registration, `Heartbeat: ${describeError(err)}`);
-        continue;
-      }
       failures += 1;
       log.warn("heartbeat failed; retrying", { failures, error: describeError(err) });
     }

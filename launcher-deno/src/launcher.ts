@@ -45,8 +45,11 @@ export interface LauncherDeps {
   readonly hostEnv: Readonly<Record<string, string>>;
   readonly spawn: Spawn;
   readonly probe: DirectoryProbe;
-  /** Where the credential each registration returns goes, for the client to send. */
-  readonly credentials: { set(credential: string): void };
+  /** Where the credential each registration returns goes, for the client to send (see LauncherCredentials). */
+  readonly credentials: {
+    set(credential: string): void;
+    registering<T>(done: Promise<T>): Promise<T>;
+  };
 }
 
 /**
@@ -158,7 +161,7 @@ export class Launcher {
     const { client, log, hostname } = this.#deps;
     const config = this.#config;
     try {
-      this.#current = await register(client, {
+      this.#current = await this.#deps.credentials.registering(register(client, {
         name: config.name,
         hostname,
         labels: { ...config.labels },
@@ -166,7 +169,7 @@ export class Launcher {
         maxConcurrency: config.maxConcurrency,
         version: launcherVersion,
         instanceId: this.#instanceId,
-      }, { signal: this.#stopRegistering.signal, log });
+      }, { signal: this.#stopRegistering.signal, log }));
       this.#deps.credentials.set(this.#current.credential);
       return this.#current;
     } catch (err) {

@@ -1,6 +1,6 @@
 import { backoffMs, delay } from "./delay.ts";
 import { applyCommands, type LoopContext } from "./loop_context.ts";
-import { describeError, isNotFound } from "./rpc_errors.ts";
+import { describeError } from "./rpc_errors.ts";
 
 /** How far past the advertised hold the client waits before it gives up on a poll. */
 const deadlineMarginMs = 5_000;
@@ -54,11 +54,6 @@ export async function pollLoop(context: LoopContext, signal: AbortSignal): Promi
     } catch (err) {
       if (signal.aborted) return;
       if (wake.signal.aborted) continue;
-      if (isNotFound(err)) {
-        context.forgotten(registration, `PollJobs: ${describeError(err)}`);
-        pollId = crypto.randomUUID();
-        continue;
-      }
       failures += 1;
       const waitMs = backoffMs(failures, { baseMs: 250, maxMs: 15_000 });
       log.warn("poll failed; retrying with the same pollId", {

@@ -20,7 +20,8 @@ function launcher(name: string, hostname: string, executors: string[], labels: R
   return {
     id: launcherId(hostname, name), name, hostname, labels: JSON.stringify(labels), executors: JSON.stringify(executors),
     max_concurrency: 8, version: "t", state: 1, instance_id: "i", register_time: now, lease_expires_at: now, update_time: now,
-    credential_hash: "", registered_by: null,
+    credential_hash: "", registered_by: null, previous_credential_hash: "",
+    reserved_slots: 0, reserved_until: null,
   };
 }
 

@@ -114,11 +114,11 @@ describe("PollJobs long poll", () => {
     expect((await other.poll()).offers.map((o) => o.job!.id)).toEqual([job!.id]);
   });
 
-  it("tells a credential of an unregistered launcher to register", async () => {
+  it("refuses a credential of an unregistered launcher, saying where credentials come from", async () => {
     const unknown = t.launcherClient(`thl_lnch_${"0".repeat(20)}.${"a".repeat(43)}`);
     const err = await unknown.pollJobs({ pollId: "p", freeSlots: 1 }).catch((e) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Unauthenticated);
-    expect((err as ConnectError).rawMessage).toMatch(/is not registered; register with a registration token/);
+    expect((err as ConnectError).rawMessage).toMatch(/credential is not valid .*RegisterLauncher, with a registration token/);
   });
 });

@@ -77,6 +77,9 @@ describe("SQLite storage", () => {
       update_time: 0,
       credential_hash: "",
       registered_by: null,
+      previous_credential_hash: "",
+      reserved_slots: 0,
+      reserved_until: null,
     };
     const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
       .compile(db);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
+import { createToken, listTokens, revokeToken, tokenState } from "../../coordinator/storage/api_tokens.ts";
 import { runTokensCommand } from "../../coordinator/tokens_command.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
@@ -53,6 +54,21 @@ describe("tokens", () => {
       .toBeDefined();
   });
 
+  it("lists as working exactly the tokens tokenState calls active (the SQL and the rule agree)", async () => {
+    t = await startTestCoordinator();
+    const db = t.coordinator.engine.db;
+    const now = Date.now();
+    const states: [expireTime: number | null, revoke: number | null][] = [
+      [null, null], [now + 60_000, null], [now - 1, null], [now, null], [null, now - 10],
+    ];
+    const made = await Promise.all(states.map(([expireTime, revoke], i) =>
+      createToken(db, { name: `state-${i}`, role: TokenRole.CLIENT, secretHash: `hash-${i}`, expireTime }, now - 100)
+        .then((row) => (revoke === null ? row : revokeToken(db, row.id, revoke)))));
+    const listed = new Set((await listTokens(db, false, now)).map((row) => row.id));
+    for (const row of made) expect([row.name, listed.has(row.id)]).toEqual([row.name, tokenState(row, now) === "active"]);
+    expect(made.map((row) => tokenState(row, now))).toEqual(["active", "active", "expired", "expired", "revoked"]);
+  });
+
   it.skipIf(testBackend !== "postgres")("a revocation on one replica holds on another from its next request", async () => {
     t = await startTestCoordinator();
     other = await startTestCoordinator({}, t.dbPath);
@@ -89,9 +105,13 @@ describe("tokens", () => {
       expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
       expect(existsSync(file) && readFileSync(file, "utf8")).not.toBe(first);
       expect(err.join("")).toMatch(/revoked token "local" \(tok_\w+\): its secret is not in/);
-      writeFileSync(file, "garbage\n");
+      writeFileSync(file, "garbage\n", { mode: 0o644 });
       expect(await tokens("ensure", "--role", "client", "--name", "local", "--out", file)).toBe(0);
       expect(readFileSync(file, "utf8")).toMatch(/^tth_/);
+      // The file it replaced was readable by all; the new one is not.
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+      expect(await tokens("create", "--bogus")).toBe(2);
+      expect(err.at(-1)).toMatch(/Unknown option '--bogus'[\s\S]*Usage: npm run coordinator -- tokens/);
 
       out.length = 0;
       expect(await tokens("list")).toBe(0);
@@ -111,7 +131,7 @@ describe("tokens", () => {
 
 describe("one live instance per launcher identity", () => {
   it("a new instance takes over at once: the old credential is refused naming it, its offer goes back, its attempt waits out the old lease", async () => {
-    t = await startTestCoordinator({ leaseMs: 2_000, heartbeatIntervalMs: 400, pollHoldMs: 5_000 });
+    t = await startTestCoordinator({ leaseMs: 5_000, heartbeatIntervalMs: 1_000, pollHoldMs: 5_000 });
     const old = await LauncherDriver.register(t, { name: "twin", maxConcurrency: 2 });
     const { job: first } = await t.jobs.createJob({ ...echoJob, maxAttempts: 3 });
     const running = await old.nextOffer();
@@ -135,11 +155,16 @@ describe("one live instance per launcher identity", () => {
     // The old process may run the attempt until its next call is refused: no retry before its lease would lapse.
     expect(timestampMs(lost!.retryTime!)).toBeGreaterThanOrEqual(timestampMs(oldLease));
 
+    // Until then the old process may still run its attempt: it keeps one of the two slots, whatever is queued.
+    const { job: third } = await t.jobs.createJob(echoJob);
+    const early = await newer.poll({ freeSlots: 2 });
+    expect(early.offers.map((o) => o.job!.id)).toEqual([second!.id]);
     const offers = new Map<string, number>();
     while (offers.size < 2) {
-      for (const o of (await newer.poll({ freeSlots: 2 })).offers) offers.set(o.job!.id, o.job!.attempt);
+      for (const o of (await newer.poll({ freeSlots: 1 })).offers) offers.set(o.job!.id, o.job!.attempt);
     }
-    expect(offers).toEqual(new Map([[second!.id, 0], [first!.id, 1]]));
+    // The retry and the job queued behind it, once the old lease is over.
+    expect(offers).toEqual(new Map([[first!.id, 1], [third!.id, 0]]));
   });
 
   it("a poll held across a takeover is refused at once and gets nothing; the new instance gets the jobs", async () => {
@@ -167,13 +192,33 @@ describe("one live instance per launcher identity", () => {
     expect((await owner.heartbeat()).deregistered).toBe(false);
     // Its own token, an admin's, or any token once an operator removed it, may register it again.
     await new LauncherDriver(t, { name: "gpu-box" }).register();
-    await new LauncherDriver(t, { name: "gpu-box", token: t.tokens.admin }).register();
+    const admins = await LauncherDriver.register(t, { name: "gpu-box", token: t.tokens.admin });
+    // The launcher leaving on its own frees nothing: its identity is still its token's (here, the admin's).
+    await admins.launchers.deregisterLauncher({});
+    expect(await codeOf(intruder.register())).toBe(Code.PermissionDenied);
     await t.operator.removeLauncher({ launcherId: owner.id });
     await intruder.register();
     // Now it is the other token's: the first one is refused in turn, until the other token is revoked.
     expect(await codeOf(new LauncherDriver(t, { name: "gpu-box" }).register())).toBe(Code.PermissionDenied);
     await t.operator.revokeToken({ id: token!.id });
     await new LauncherDriver(t, { name: "gpu-box" }).register();
+  });
+
+  it("tells only the replaced credential who took over; a forged one learns nothing, not even that the launcher exists", async () => {
+    t = await startTestCoordinator();
+    const first = await LauncherDriver.register(t, { name: "probed" });
+    const replaced = first.credential;
+    const second = await LauncherDriver.register(t, { name: "probed" });
+    await second.register(); // the same instance again: the first credential is now two registrations old
+    const message = async (credential: string) =>
+      (await refusal(t!.launcherClient(credential).heartbeat({ runningJobs: [] }))).rawMessage;
+    const forged = `thl_${first.id}.${"A".repeat(43)}`;
+    const nobody = `thl_lnch_${"0".repeat(20)}.${"A".repeat(43)}`;
+    expect(await message(forged)).toBe(await message(nobody));
+    expect(await message(replaced)).toBe(await message(nobody));
+    const third = await LauncherDriver.register(t, { name: "probed" });
+    expect(await message(second.credential)).toContain(`was replaced: instance "${third.instanceId}"`);
+    expect(await message(forged)).not.toContain(third.instanceId);
   });
 
   it("the same instance registering again keeps its jobs; only its newest credential works", async () => {
