@@ -81,6 +81,7 @@ export async function pollJobs(
           pollId,
           limit,
           acceptTimeoutMs: engine.config.acceptTimeoutMs,
+          credentialHash: caller.credentialHash,
         }, engine.now())
         : [];
       if (limit > 0 && offers.length < limit) engine.claimedAll(launcherId, changesAt);

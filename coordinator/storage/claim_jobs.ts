@@ -10,6 +10,14 @@ export interface ClaimParams {
   pollId: string;
   limit: number;
   acceptTimeoutMs: number;
+  /**
+   * The hash of the credential the poll came with. On PostgreSQL the claim
+   * takes nothing unless it is still the launcher's: a replica that has not
+   * yet heard of a takeover must not offer jobs to the replaced instance. (A
+   * single coordinator drops its cached row at the takeover's commit, and
+   * the poll checks it then.)
+   */
+  credentialHash: string;
 }
 
 const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CANCELLED } = JobState;
@@ -40,20 +48,21 @@ export async function claimJobs(db: Db, params: ClaimParams, now: number): Promi
 }
 
 /**
- * The claim on PostgreSQL, in one round trip: tether_claim_jobs (migration
- * 0002_claim_function) takes the lock that claims share across coordinators,
+ * The claim on PostgreSQL, in one round trip: tether_claim_jobs_as
+ * (migration 0003) checks the poll's credential, then tether_claim_jobs
+ * (migration 0002_claim_function) takes the lock that claims share across coordinators,
  * so that two never both see a concurrency slot or a session turn as free,
  * and then runs claimStatement's UPDATE with a snapshot taken after the lock.
  * A change to claimStatement needs a migration that replaces the function;
  * test/coordinator/claim_on_postgres.test.ts checks that the two agree.
  */
 function postgresClaim(params: ClaimParams, now: number) {
-  const { launcher, pollId, limit, acceptTimeoutMs } = params;
+  const { launcher, pollId, limit, acceptTimeoutMs, credentialHash } = params;
   const executors = JSON.parse(launcher.executors) as string[];
   const labels = Object.entries(JSON.parse(launcher.labels) as Record<string, string>).map(([k, v]) => `${k}=${v}`);
   return sql<JobRow>`
-    SELECT * FROM tether_claim_jobs(${launcher.id}, ${launcher.hostname}, ${executors}::text[], ${labels}::text[],
-      ${pollId}, ${limit}::integer, ${now + acceptTimeoutMs}::bigint, ${now}::bigint)`;
+    SELECT * FROM tether_claim_jobs_as(${credentialHash}, ${launcher.id}, ${launcher.hostname}, ${executors}::text[],
+      ${labels}::text[], ${pollId}, ${limit}::integer, ${now + acceptTimeoutMs}::bigint, ${now}::bigint)`;
 }
 
 /** The claim, as one UPDATE ... RETURNING statement (exported so its query plan can be tested). */

@@ -186,6 +186,22 @@ const migrations: Record<string, Migration> = {
         .execute();
       await sql`INSERT INTO coordinator_keys (name, secret) VALUES ('fencing', ${randomBytes(32).toString("base64url")})`
         .execute(db);
+      if (!isPostgres(db)) return;
+      // A replica hears of a takeover through NOTIFY, so its cached launcher row may still accept the replaced
+      // credential for a moment: the claim itself takes nothing unless the credential is still the launcher's.
+      await sql`
+        CREATE FUNCTION tether_claim_jobs_as(
+          p_credential_hash text, p_launcher_id text, p_hostname text, p_executors text[], p_labels text[],
+          p_poll_id text, p_limit integer, p_deadline_at bigint, p_now bigint
+        ) RETURNS SETOF jobs LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM launchers WHERE id = p_launcher_id AND credential_hash = p_credential_hash) THEN
+            RETURN;
+          END IF;
+          RETURN QUERY SELECT * FROM tether_claim_jobs(
+            p_launcher_id, p_hostname, p_executors, p_labels, p_poll_id, p_limit, p_deadline_at, p_now);
+        END
+        $$`.execute(db);
     },
   },
 };

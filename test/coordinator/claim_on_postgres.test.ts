@@ -16,11 +16,14 @@ if (testBackend !== "postgres") console.log("claim_on_postgres.test.ts: PostgreS
 const now = 1_800_000_000_000;
 const policy = { retryBackoffMs: 1000, retryBackoffMaxMs: 60_000 };
 
+/** The credential every launcher of these tests polls with. */
+const credentialHash = "hash-of-the-credential";
+
 function launcher(name: string, hostname: string, executors: string[], labels: Record<string, string>): LauncherRow {
   return {
     id: launcherId(hostname, name), name, hostname, labels: JSON.stringify(labels), executors: JSON.stringify(executors),
     max_concurrency: 8, version: "t", state: 1, instance_id: "i", register_time: now, lease_expires_at: now, update_time: now,
-    credential_hash: "", registered_by: null, previous_credential_hash: "",
+    credential_hash: credentialHash, registered_by: null, previous_credential_hash: "",
     reserved_slots: 0, reserved_until: null,
   };
 }
@@ -63,6 +66,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     const plain = launcher("plain", "h2", ["echo"], {});
     const agent = launcher("agent", "h1", ["claude-code"], { os: "linux" });
     const launchers = [gpu, plain, agent];
+    await db.insertInto("launchers").values(launchers).execute();
     const ids = new Map<string, string>();
     const add = async (name: string, overrides: Partial<NewJob>) =>
       ids.set((await createJob(db, job(overrides), now)).job.id, name);
@@ -82,7 +86,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     const compare = async () => {
       for (const l of launchers) {
         for (const limit of [1, 3, 50]) {
-          const params = { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000 };
+          const params = { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000, credentialHash };
           const viaStatement = await rolledBack(db, async (tx) =>
             (await claimStatement(params, now, "postgres").execute(tx)).rows
               .sort((a, b) => b.priority - a.priority || a.seq - b.seq));
@@ -94,7 +98,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     };
     const take = async (l: LauncherRow, limit: number) => {
       await compare();
-      return await claimJobs(db, { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000 }, now);
+      return await claimJobs(db, { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000, credentialHash }, now);
     };
     const run = async (l: LauncherRow, j: JobRow) =>
       (await acceptJob(db, { launcherId: l.id, hostname: l.hostname, jobId: j.id, epoch: j.epoch }, now)).job;
@@ -127,11 +131,22 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     await compare();
   });
 
+  it("takes nothing for a credential that is no longer the launcher's, as a replica that missed a takeover would ask", async () => {
+    const l = launcher("taken-over", "h", ["echo"], {});
+    await db.insertInto("launchers").values(l).execute();
+    await createJob(db, job(), now);
+    const claim = (hash: string) =>
+      claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000, credentialHash: hash }, now);
+    expect(await claim("the-replaced-credential")).toEqual([]);
+    expect((await claim(credentialHash)).map((j) => j.state)).toEqual([JobState.OFFERED]);
+  });
+
   it("never lets concurrent claims take more of a concurrency key than its limit", async () => {
     for (let i = 0; i < 20; i++) await createJob(db, job({ concurrencyKey: "k", concurrencyLimit: 2 }), now + i);
     const fleet = Array.from({ length: 8 }, (_, i) => launcher(`l${i}`, "h", ["echo"], {}));
+    await db.insertInto("launchers").values(fleet).execute();
     const claimed = (await Promise.all(
-      fleet.map((l) => claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000 }, now)),
+      fleet.map((l) => claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000, credentialHash }, now)),
     )).flat();
     expect(claimed).toHaveLength(2);
     const queued = await db.selectFrom("jobs").select("seq").where("state", "=", JobState.QUEUED).orderBy("seq").execute();

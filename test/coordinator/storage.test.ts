@@ -81,7 +81,7 @@ describe("SQLite storage", () => {
       reserved_slots: 0,
       reserved_until: null,
     };
-    const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000 }, 0, "sqlite")
+    const { sql, parameters } = claimStatement({ launcher, pollId: "p", limit: 4, acceptTimeoutMs: 1000, credentialHash: "" }, 0, "sqlite")
       .compile(db);
     await db.destroy();
     const raw = new SQLite(join(dir(), "t.db"), { readonly: true });
