@@ -41,7 +41,9 @@ export class Engine {
   private readonly holdsNothingAt = new Map<string, number>();
   /** Launcher rows as last read, dropped whenever a launcher's registration or state changes. */
   private readonly launcherRows = new Map<string, LauncherRow>();
-  private launcherChanges = 0;
+  /** Per launcher, how often its row changed; and how often every row may have (a resync of the change feed). */
+  private readonly launcherRowChanges = new Map<string, number>();
+  private launcherResyncs = 0;
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
 
@@ -77,10 +79,14 @@ export class Engine {
   async launcher(id: string): Promise<LauncherRow> {
     const cached = this.launcherRows.get(id);
     if (cached) return cached;
-    const at = this.launcherChanges;
+    const changes = this.launcherRowChanges.get(id) ?? 0;
+    const resyncs = this.launcherResyncs;
     const row = await loadLauncher(this.db, id);
-    // A change published while it was read may be newer than the row: then do not keep it.
-    if (at === this.launcherChanges) this.launcherRows.set(id, row);
+    // A change of this launcher published while it was read may be newer than the row: then do not keep it.
+    // (Changes of other launchers do not matter: right after many registrations, every read would miss.)
+    if (changes === (this.launcherRowChanges.get(id) ?? 0) && resyncs === this.launcherResyncs) {
+      this.launcherRows.set(id, row);
+    }
     return row;
   }
 
@@ -120,7 +126,7 @@ export class Engine {
 
   /** A launcher's row changed (its credential, say): drop what is kept of it, at once. */
   launcherChanged(id: string): void {
-    this.launcherChanges++;
+    this.launcherRowChanges.set(id, (this.launcherRowChanges.get(id) ?? 0) + 1);
     this.launcherRows.delete(id);
     this.claimedAllAt.delete(id);
     this.holdsNothingAt.delete(id);
@@ -168,7 +174,7 @@ export class Engine {
       },
       onResync: () => {
         this.jobChanges++;
-        this.launcherChanges++;
+        this.launcherResyncs++;
         this.launcherRows.clear();
         this.claimedAllAt.clear();
         this.holdsNothingAt.clear();
