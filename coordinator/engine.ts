@@ -9,6 +9,7 @@ import { isTerminal } from "./job_rules.ts";
 import { errorText, type Logger } from "./log.ts";
 import { expireDueJobs, nextDeadline } from "./storage/due_jobs.ts";
 import type { RetryPolicy } from "./storage/end_attempt.ts";
+import { orphanGraceMs } from "./storage/heartbeat.ts";
 import { extendLeasesAndOffers, lapseLaunchers, loadLauncher } from "./storage/launchers.ts";
 import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "./storage/change_feed.ts";
 import { loadJobs, queuedSuccessors } from "./storage/list_jobs.ts";
@@ -59,7 +60,7 @@ export class Engine {
     this.leases = new LeaseKeeper(db, {
       leaseMs: config.leaseMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
-      orphanGraceMs: 2 * config.heartbeatIntervalMs,
+      orphanGraceMs: orphanGraceMs(config.heartbeatIntervalMs),
       policy: this.policy,
       publish: async (changes, earliestLease) => {
         this.timer.arm(earliestLease);

@@ -1,25 +1,32 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { errorText, type Logger } from "./log.ts";
 import { storageError } from "./storage/storage_errors.ts";
 
 /**
- * Turns storage failures into errors a caller can act on (RESOURCE_EXHAUSTED
- * when the disk is full, UNAVAILABLE when it cannot be written), and logs
- * every failure that is not a deliberate Connect error: those are bugs.
+ * The error a caller gets for a failure: a deliberate Connect error as it
+ * is; a storage failure as one it can act on (RESOURCE_EXHAUSTED when the
+ * disk is full, UNAVAILABLE when it cannot be written); anything else as
+ * INTERNAL. Every failure that is not a deliberate Connect error is logged,
+ * with `where` it happened: those are the storage's trouble, or bugs.
  */
+export function callerError(error: unknown, log: Logger, where: Record<string, unknown>): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const translated = storageError(error);
+  log.error(translated ? "storage failure" : "unexpected failure", {
+    ...where,
+    error: errorText(error),
+    ...(translated ? {} : { stack: error instanceof Error ? error.stack : undefined }),
+  });
+  return translated ?? new ConnectError("internal error", Code.Internal);
+}
+
+/** callerError for every Connect RPC. */
 export function errorInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
     try {
       return await next(req);
     } catch (error) {
-      if (error instanceof ConnectError) throw error;
-      const translated = storageError(error);
-      log.error(translated ? "storage failure" : "unexpected failure", {
-        procedure: req.method.name,
-        error: errorText(error),
-        ...(translated ? {} : { stack: error instanceof Error ? error.stack : undefined }),
-      });
-      throw translated ?? error;
+      throw callerError(error, log, { procedure: req.method.name });
     }
   };
 }

@@ -6,6 +6,7 @@ import { JobService, WatchJobRequestSchema, WatchJobResponseSchema } from "../ge
 import { authorize } from "./auth/access.ts";
 import type { Principal } from "./auth/principal.ts";
 import type { Engine } from "./engine.ts";
+import { callerError } from "./error_interceptor.ts";
 import { errorJson } from "./refusal_response.ts";
 import { watchJob } from "./services/watch_job.ts";
 
@@ -66,7 +67,7 @@ export function serveWatchNdjson(
       }
       if (!started) res.writeHead(200, { "content-type": "application/x-ndjson" });
     } catch (e) {
-      const error = ConnectError.from(e);
+      const error = callerError(e, engine.log, { path: "/v1/jobs/<id>/watch" });
       const body = errorJson(error);
       if (started) res.write(`${JSON.stringify({ error: body })}\n`);
       else {

@@ -3,10 +3,9 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import type { Engine } from "../engine.ts";
-import { errorText } from "../log.ts";
+import { callerError } from "../error_interceptor.ts";
 import { writeRefusal } from "../refusal_response.ts";
 import { watchTarget } from "../watch_ndjson.ts";
-import { storageError } from "../storage/storage_errors.ts";
 import { accessTable, authorize } from "./access.ts";
 import { authenticate } from "./authenticate.ts";
 import { type Principal, principalKey } from "./principal.ts";
@@ -49,13 +48,10 @@ export function authGate(engine: Engine): {
         principals.set(req, principal);
         handler(req, res);
       }).catch((error: unknown) => {
-        const drain = engine.config.readMaxBytes;
-        if (error instanceof ConnectError) return writeRefusal(req, res, error, drain);
-        // A storage failure while checking the credential, or a bug in a handler: logged, answered if still possible.
-        const translated = storageError(error);
-        engine.log.error(translated ? "storage failure" : "unexpected failure", { path, error: errorText(error) });
+        // A refusal; or a storage failure while checking the credential, or a bug in a handler: answered if still possible.
+        const refusal = callerError(error, engine.log, { path });
         if (res.headersSent) return void res.destroy();
-        writeRefusal(req, res, translated ?? new ConnectError("internal error", Code.Internal), drain);
+        writeRefusal(req, res, refusal, engine.config.readMaxBytes);
       });
     },
   };

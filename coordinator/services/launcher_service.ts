@@ -12,7 +12,7 @@ import { acceptJob } from "../storage/accept_job.ts";
 import { appendJobEvents } from "../storage/append_job_events.ts";
 import type { AttemptOutcome } from "../storage/end_attempt.ts";
 import { finishJob } from "../storage/finish_job.ts";
-import { heartbeat } from "../storage/heartbeat.ts";
+import { heartbeat, orphanGraceMs } from "../storage/heartbeat.ts";
 import { launcherId as launcherIdOf } from "../ids.ts";
 import { deregisterLauncher, registerLauncher } from "../storage/launchers.ts";
 import { jobToProto, launcherToProto } from "../to_proto.ts";
@@ -136,7 +136,7 @@ export function launcherService(engine: Engine): ServiceImpl<typeof LauncherServ
         launcherId,
         running,
         leaseMs: config.leaseMs,
-        orphanGraceMs: 2 * config.heartbeatIntervalMs,
+        orphanGraceMs: orphanGraceMs(config.heartbeatIntervalMs),
       }, policy, now);
       if (beat.launcher) engine.timer.arm(beat.launcher.lease_expires_at);
       if (beat.orphaned.length > 0) await engine.publish({ jobs: beat.orphaned, launchers: [] });

@@ -66,6 +66,15 @@ export interface HeldAttempt {
 }
 
 /**
+ * How young an attempt may be and still be missing from its launcher's
+ * heartbeat: its AcceptJob answer may be in flight for up to about one
+ * heartbeat period, so two periods.
+ */
+export function orphanGraceMs(heartbeatIntervalMs: number): number {
+  return 2 * heartbeatIntervalMs;
+}
+
+/**
  * The attempts a launcher holds but did not list as running. An attempt
  * younger than the grace may simply not be in the list yet.
  */

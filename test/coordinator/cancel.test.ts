@@ -3,8 +3,8 @@ import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts"
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
+import { echoJob } from "../support/jobs.ts";
 
-const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };
 
 describe("CancelJob", () => {
   let t: TestCoordinator;

@@ -1,13 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { WatchJobResponse } from "../../gen/tether/v1/job_service_pb.ts";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+import { echoJob } from "../support/jobs.ts";
 
-const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };
 
 describe("job events", () => {
   let t: TestCoordinator;

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { testBackend } from "../support/test_database.ts";
+import { echoJob } from "../support/jobs.ts";
 
-const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };
 
 if (testBackend !== "postgres") console.log("replicas.test.ts: several coordinators share a PostgreSQL database only; skipped on SQLite");
 

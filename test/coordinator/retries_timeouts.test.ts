@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { retryBackoffMs } from "../../coordinator/job_rules.ts";
+import { echoJob } from "../support/jobs.ts";
 
-const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { prompt: "hi" } };
 
 describe("retries, timeouts and match timeouts", () => {
   let t: TestCoordinator;

@@ -5,7 +5,7 @@ import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { createToken, listTokens, revokeToken, tokenState } from "../../coordinator/storage/api_tokens.ts";
@@ -14,8 +14,8 @@ import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 import { testBackend } from "../support/test_database.ts";
 import { bearer } from "../support/test_tokens.ts";
+import { echoJob } from "../support/jobs.ts";
 
-const echoJob = { type: JobType.COMMAND, executor: "echo", projectDir: "/srv/repo" };
 let t: TestCoordinator | undefined;
 let other: TestCoordinator | undefined;
 afterEach(async () => {
