@@ -1,4 +1,5 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { heldStates } from "../job_rules.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { loadLauncher } from "./launchers.ts";
@@ -44,7 +45,7 @@ export async function heartbeat(db: Db, p: HeartbeatParams, policy: RetryPolicy,
   }
   const held = await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
     .where("launcher_id", "=", p.launcherId)
-    .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]).execute();
+    .where("state", "in", heldStates).execute();
   const epochs = new Map(held.map((j) => [j.id, j.epoch]));
   const orphans = findOrphans(held, p.running, p.orphanGraceMs, now);
   const orphaned = await endOrphans(db, orphans, policy, now);

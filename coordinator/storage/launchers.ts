@@ -1,4 +1,5 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { heldStates } from "../job_rules.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { failedPrecondition, notFound, permissionDenied } from "../errors.ts";
 import { launcherId } from "../ids.ts";
@@ -129,7 +130,7 @@ export async function endLauncherJobs(
   const held = await forUpdate(
     tx,
     tx.selectFrom("jobs").selectAll().where("launcher_id", "=", id)
-      .where("state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING]),
+      .where("state", "in", heldStates),
   ).execute();
   const changed = await releaseOffers(tx, held.filter((j) => j.state === JobState.OFFERED), now, {
     reason: FailureReason.LAUNCHER_LOST,

@@ -1,4 +1,4 @@
-import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import { heldStates } from "../job_rules.ts";
 import type { Db } from "./open_database.ts";
 import type { LauncherRow } from "./rows.ts";
 
@@ -10,7 +10,7 @@ export async function listLaunchers(db: Db, states: number[]): Promise<LauncherW
     .select((eb) =>
       eb.selectFrom("jobs").select((e) => e.fn.countAll<number>().as("n"))
         .whereRef("jobs.launcher_id", "=", "launchers.id")
-        .where("jobs.state", "in", [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING])
+        .where("jobs.state", "in", heldStates)
         .as("active_jobs")
     )
     .orderBy("hostname").orderBy("name");
