@@ -1,12 +1,12 @@
 import type net from "node:net";
 import type { CoordinatorConfig } from "./config.ts";
-import { Engine } from "./engine.ts";
-import { FencingTokens } from "./fencing_tokens.ts";
+import { Engine } from "./dispatch/engine.ts";
+import { FencingTokens } from "./domain/fencing_tokens.ts";
 import { errorText, type Logger } from "./log.ts";
-import { createServer } from "./server.ts";
+import { createServer } from "./http/server.ts";
 import { loadKey } from "./storage/coordinator_keys.ts";
-import { isPostgresUrl, openDatabase } from "./storage/open_database.ts";
-import { readTlsFiles } from "./tls_files.ts";
+import { isPostgresUrl, openDatabase } from "./storage/db/open_database.ts";
+import { readTlsFiles } from "./http/tls_files.ts";
 
 export interface Coordinator {
   readonly engine: Engine;

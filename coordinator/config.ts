@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { type HostName, isLoopbackHost, parseHostName } from "./host_check.ts";
+import { type HostName, isLoopbackHost, parseHostName } from "./http/host_check.ts";
 
 /** The coordinator's settings, compiled once into milliseconds and frozen. */
 export interface CoordinatorConfig {

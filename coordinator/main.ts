@@ -1,8 +1,8 @@
 import { createCoordinator } from "./app.ts";
 import { loadConfig, usage } from "./config.ts";
-import { isLoopbackHost } from "./host_check.ts";
+import { isLoopbackHost } from "./http/host_check.ts";
 import { errorText, jsonLogger } from "./log.ts";
-import { redact } from "./storage/open_database.ts";
+import { redact } from "./storage/db/open_database.ts";
 import { runTokensCommand } from "./tokens_command.ts";
 
 if (process.argv[2] === "tokens") {

@@ -20,7 +20,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { defaults } from "../coordinator/config.ts";
-import { isPostgresUrl } from "../coordinator/storage/open_database.ts";
+import { isPostgresUrl } from "../coordinator/storage/db/open_database.ts";
 import { runTokensCommand } from "../coordinator/tokens_command.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createJob } from "../../coordinator/storage/create_job.ts";
-import { type Db, openDatabase } from "../../coordinator/storage/open_database.ts";
+import { type Db, openDatabase } from "../../coordinator/storage/db/open_database.ts";
 import { monoMs } from "../support/clock.ts";
 import { emit, parseFlags } from "../support/emit.ts";
 import { distribution } from "../support/stats.ts";

@@ -1,6 +1,6 @@
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { createJob, type NewJob } from "../../coordinator/storage/create_job.ts";
-import { isPostgresUrl, openDatabase } from "../../coordinator/storage/open_database.ts";
+import { isPostgresUrl, openDatabase } from "../../coordinator/storage/db/open_database.ts";
 
 /** A job as `CreateJob {type: COMMAND, executor: "echo"}` stores it. */
 export function benchJob(parameters: object = {}): NewJob {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { issueToken } from "../../coordinator/auth/issue_token.ts";
-import { openDatabase } from "../../coordinator/storage/open_database.ts";
+import { openDatabase } from "../../coordinator/storage/db/open_database.ts";
 import { type Child, startNode } from "../support/child.ts";
 import { sleep } from "../support/clock.ts";
 import type { Target, TetherTokens } from "./subject_client.ts";

@@ -4,7 +4,7 @@ import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
-import { permissionDenied } from "../errors.ts";
+import { permissionDenied } from "../domain/errors.ts";
 import { type Principal, roleName } from "./principal.ts";
 
 /** Who may call an RPC: token holders of some roles, or a launcher with its own credential. */

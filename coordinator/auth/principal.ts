@@ -1,6 +1,6 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
-import { permissionDenied } from "../errors.ts";
+import { permissionDenied } from "../domain/errors.ts";
 
 /** Who a request comes from, as its credential proves: a token's holder, or one launcher instance. */
 export type Principal =

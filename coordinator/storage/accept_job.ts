@@ -1,13 +1,13 @@
 import { sql } from "kysely";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { failedPrecondition } from "../errors.ts";
-import { sessionStateFor } from "../job_rules.ts";
-import { checkFencing } from "./check_fencing.ts";
-import { isPostgres } from "./dialect.ts";
+import { failedPrecondition } from "../domain/errors.ts";
+import { sessionStateFor } from "../domain/job_states.ts";
+import { checkFencing } from "../domain/check_fencing.ts";
+import { isPostgres } from "./db/dialect.ts";
 import { loadJobForUpdate } from "./load_job.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface AcceptParams {
   launcherId: string;

@@ -1,9 +1,9 @@
 import type { TokenRole } from "../../gen/tether/v1/token_pb.ts";
-import { alreadyExists, notFound } from "../errors.ts";
-import { newId } from "../ids.ts";
-import type { Db } from "./open_database.ts";
-import type { ApiTokenRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import { alreadyExists, notFound } from "../domain/errors.ts";
+import { newId } from "../domain/ids.ts";
+import type { Db } from "./db/open_database.ts";
+import type { ApiTokenRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface NewToken {
   name: string;

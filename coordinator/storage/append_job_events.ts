@@ -3,11 +3,11 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { checkFencing } from "./check_fencing.ts";
+import { checkFencing } from "../domain/check_fencing.ts";
 import { loadJobForUpdate } from "./load_job.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface AppendParams {
   launcherId: string;

@@ -1,10 +1,10 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { failedPrecondition } from "../errors.ts";
-import { assertTransition, sessionStateFor } from "../job_rules.ts";
+import { failedPrecondition } from "../domain/errors.ts";
+import { assertTransition, sessionStateFor } from "../domain/job_states.ts";
 import { loadJobForUpdate } from "./load_job.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import { inTransaction, type Tx } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import { inTransaction, type Tx } from "./db/transaction.ts";
 
 /**
  * Cancels a job. One that no launcher runs yet (queued, offered, waiting to

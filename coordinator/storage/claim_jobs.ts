@@ -1,9 +1,9 @@
 import { sql } from "kysely";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { isPostgres } from "./dialect.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow, LauncherRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import { isPostgres } from "./db/dialect.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow, LauncherRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface ClaimParams {
   launcher: LauncherRow;

@@ -1,4 +1,4 @@
-import type { Db } from "./open_database.ts";
+import type { Db } from "./db/open_database.ts";
 
 /** A key the coordinator keeps in its database (made by a migration), shared by every replica. */
 export async function loadKey(db: Db, name: "fencing"): Promise<Buffer> {

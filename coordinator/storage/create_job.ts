@@ -1,14 +1,14 @@
 import type { Insertable } from "kysely";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.ts";
-import { newId } from "../ids.ts";
-import { isTerminal } from "../job_rules.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow, SessionRow } from "./rows.ts";
-import { isPostgres, isUniqueViolation } from "./dialect.ts";
-import type { JobLabelTable, JobTable } from "./schema.ts";
-import { inTransaction, type Tx } from "./transaction.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.ts";
+import { newId } from "../domain/ids.ts";
+import { isTerminal } from "../domain/job_states.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow, SessionRow } from "./db/rows.ts";
+import { isPostgres, isUniqueViolation } from "./db/dialect.ts";
+import type { JobLabelTable, JobTable } from "./db/schema.ts";
+import { inTransaction, type Tx } from "./db/transaction.ts";
 
 /** A validated CreateJob request, with defaults applied. */
 export interface NewJob {

@@ -1,12 +1,12 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import { launcherMatches } from "../matching.ts";
+import { launcherMatches } from "../domain/matching.ts";
 import { stopRunningJob } from "./cancel_job.ts";
-import { forUpdate } from "./dialect.ts";
+import { forUpdate } from "./db/dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import { type Changes, inTransaction, type Tx } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import { type Changes, inTransaction, type Tx } from "./db/transaction.ts";
 import { jobRequirements, launcherTraits } from "./traits.ts";
 
 /**

@@ -1,8 +1,8 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { assertTransition, isRetryable, retryBackoffMs, sessionStateFor } from "../job_rules.ts";
-import type { JobRow } from "./rows.ts";
-import type { Tx } from "./transaction.ts";
+import { assertTransition, isRetryable, retryBackoffMs, sessionStateFor } from "../domain/job_states.ts";
+import type { JobRow } from "./db/rows.ts";
+import type { Tx } from "./db/transaction.ts";
 
 /** How an attempt ended. */
 export interface AttemptOutcome {

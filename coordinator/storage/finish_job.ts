@@ -1,12 +1,12 @@
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
-import { failedPrecondition } from "../errors.ts";
-import { checkFencing } from "./check_fencing.ts";
-import { isPostgres } from "./dialect.ts";
+import { failedPrecondition } from "../domain/errors.ts";
+import { checkFencing } from "../domain/check_fencing.ts";
+import { isPostgres } from "./db/dialect.ts";
 import { type AttemptOutcome, attemptEnd, endAttempt, type RetryPolicy, sessionTurnEnd } from "./end_attempt.ts";
 import { loadJobForUpdate } from "./load_job.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface FinishParams {
   launcherId: string;

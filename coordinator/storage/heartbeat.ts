@@ -1,12 +1,12 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { heldStates } from "../job_rules.ts";
+import { heldStates } from "../domain/job_states.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { loadLauncher } from "./launchers.ts";
 import { loadJobForUpdate } from "./load_job.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow, LauncherRow } from "./rows.ts";
-import { inTransaction } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow, LauncherRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
 
 export interface HeartbeatResult {
   /** Null when the launcher is no longer registered (offline or deregistered). */

@@ -1,15 +1,15 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { heldStates } from "../job_rules.ts";
+import { heldStates } from "../domain/job_states.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import { failedPrecondition, notFound, permissionDenied } from "../errors.ts";
-import { launcherId } from "../ids.ts";
-import { forUpdate } from "./dialect.ts";
+import { failedPrecondition, notFound, permissionDenied } from "../domain/errors.ts";
+import { launcherId } from "../domain/ids.ts";
+import { forUpdate } from "./db/dialect.ts";
 import { endAttempt, type RetryPolicy } from "./end_attempt.ts";
 import { releaseOffers } from "./offers.ts";
-import type { Db } from "./open_database.ts";
+import type { Db } from "./db/open_database.ts";
 import { tokenState } from "./api_tokens.ts";
-import type { JobRow, LauncherRow } from "./rows.ts";
-import { type Changes, inTransaction, type Tx } from "./transaction.ts";
+import type { JobRow, LauncherRow } from "./db/rows.ts";
+import { type Changes, inTransaction, type Tx } from "./db/transaction.ts";
 
 export interface LauncherRegistration {
   name: string;

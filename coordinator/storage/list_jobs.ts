@@ -1,6 +1,6 @@
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
 
 export interface JobFilter {
   states: number[];

@@ -1,6 +1,6 @@
-import { heldStates } from "../job_rules.ts";
-import type { Db } from "./open_database.ts";
-import type { LauncherRow } from "./rows.ts";
+import { heldStates } from "../domain/job_states.ts";
+import type { Db } from "./db/open_database.ts";
+import type { LauncherRow } from "./db/rows.ts";
 
 export type LauncherWithLoad = LauncherRow & { active_jobs: number };
 

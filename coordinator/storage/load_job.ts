@@ -1,8 +1,8 @@
-import { notFound } from "../errors.ts";
-import { forUpdate } from "./dialect.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import type { Tx } from "./transaction.ts";
+import { notFound } from "../domain/errors.ts";
+import { forUpdate } from "./db/dialect.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import type { Tx } from "./db/transaction.ts";
 
 /** Reads one job, or throws NOT_FOUND naming it. */
 export async function loadJob(db: Db | Tx, jobId: string): Promise<JobRow> {

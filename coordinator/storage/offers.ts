@@ -1,7 +1,7 @@
 import { type FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
-import type { Tx } from "./transaction.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow } from "./db/rows.ts";
+import type { Tx } from "./db/transaction.ts";
 
 /**
  * A launcher's outstanding offers (those of an earlier poll with the same id

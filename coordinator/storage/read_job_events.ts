@@ -1,4 +1,4 @@
-import type { Db } from "./open_database.ts";
+import type { Db } from "./db/open_database.ts";
 
 export interface StoredEvent {
   offset: number;

@@ -1,8 +1,8 @@
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
-import type { JobRequirements, LauncherTraits } from "../matching.ts";
-import type { Db } from "./open_database.ts";
-import type { JobRow, LauncherRow } from "./rows.ts";
-import type { Tx } from "./transaction.ts";
+import type { JobRequirements, LauncherTraits } from "../domain/matching.ts";
+import type { Db } from "./db/open_database.ts";
+import type { JobRow, LauncherRow } from "./db/rows.ts";
+import type { Tx } from "./db/transaction.ts";
 
 export function launcherTraits(row: LauncherRow): LauncherTraits {
   return {

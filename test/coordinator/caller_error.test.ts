@@ -1,7 +1,7 @@
 import SQLite from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { callerError } from "../../coordinator/error_interceptor.ts";
+import { callerError } from "../../coordinator/api/error_interceptor.ts";
 import type { Logger } from "../../coordinator/log.ts";
 
 /** A logger that keeps what it is told (our own seam). */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../coordinator/log.ts";
-import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../../coordinator/storage/change_feed.ts";
-import { type Db, openDatabase } from "../../coordinator/storage/open_database.ts";
+import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../../coordinator/storage/db/change_feed.ts";
+import { type Db, openDatabase } from "../../coordinator/storage/db/open_database.ts";
 import { until } from "../support/test_coordinator.ts";
 import { freshDatabase, type TestDatabase, testBackend } from "../support/test_database.ts";
 

@@ -1,14 +1,14 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { launcherId } from "../../coordinator/ids.ts";
+import { launcherId } from "../../coordinator/domain/ids.ts";
 import { acceptJob } from "../../coordinator/storage/accept_job.ts";
 import { claimJobs, claimStatement } from "../../coordinator/storage/claim_jobs.ts";
 import { createJob, type NewJob } from "../../coordinator/storage/create_job.ts";
 import { finishJob } from "../../coordinator/storage/finish_job.ts";
-import { type Db, openDatabase } from "../../coordinator/storage/open_database.ts";
-import type { JobRow, LauncherRow } from "../../coordinator/storage/rows.ts";
-import type { Tx } from "../../coordinator/storage/transaction.ts";
+import { type Db, openDatabase } from "../../coordinator/storage/db/open_database.ts";
+import type { JobRow, LauncherRow } from "../../coordinator/storage/db/rows.ts";
+import type { Tx } from "../../coordinator/storage/db/transaction.ts";
 import { freshDatabase, type TestDatabase, testBackend } from "../support/test_database.ts";
 
 if (testBackend !== "postgres") console.log("claim_on_postgres.test.ts: PostgreSQL's claim function only; skipped on SQLite");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DeadlineTimer } from "../../coordinator/deadline_timer.ts";
+import { DeadlineTimer } from "../../coordinator/dispatch/deadline_timer.ts";
 
 describe("the deadline timer", () => {
   it("keeps firing when a deadline falls due while a run is under way", async () => {

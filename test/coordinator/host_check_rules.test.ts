@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type HostCheckOptions, refusalOf, type RequestFacts } from "../../coordinator/host_check.ts";
+import { type HostCheckOptions, refusalOf, type RequestFacts } from "../../coordinator/http/host_check.ts";
 
 /** Whether a request with these facts passes, for a coordinator listening as `options` says. */
 function passes(facts: Partial<RequestFacts>, options: Partial<HostCheckOptions> = {}): boolean {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { hashSecret, newApiToken, newLauncherCredential, parseBearer, sameHash } from "../../coordinator/auth/secrets.ts";
-import { FencingTokens } from "../../coordinator/fencing_tokens.ts";
-import { launcherId, newId } from "../../coordinator/ids.ts";
+import { FencingTokens } from "../../coordinator/domain/fencing_tokens.ts";
+import { launcherId, newId } from "../../coordinator/domain/ids.ts";
 
 describe("ids", () => {
   it("carry 80 random bits: 16 base-32 characters after 10 of time, each taking every one of its 32 values", () => {

@@ -4,7 +4,7 @@ import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
-import { retryBackoffMs } from "../../coordinator/job_rules.ts";
+import { retryBackoffMs } from "../../coordinator/domain/job_states.ts";
 import { echoJob } from "../support/jobs.ts";
 
 

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import pg from "pg";
-import { isPostgresUrl } from "../../coordinator/storage/open_database.ts";
+import { isPostgresUrl } from "../../coordinator/storage/db/open_database.ts";
 
 /** Every row of every table, keyed by table name. */
 export type DatabaseSnapshot = Record<string, unknown[]>;

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Interceptor } from "@connectrpc/connect";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { issueToken } from "../../coordinator/auth/issue_token.ts";
-import { openDatabase } from "../../coordinator/storage/open_database.ts";
-import type { Db } from "../../coordinator/storage/open_database.ts";
+import { openDatabase } from "../../coordinator/storage/db/open_database.ts";
+import type { Db } from "../../coordinator/storage/db/open_database.ts";
 
 /** One token of each role, made on a test coordinator's database. */
 export interface TestTokens {

@@ -4,12 +4,12 @@ import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Engine } from "./engine.ts";
-import { authGate, healthPath, principalInterceptor } from "./auth/auth_gate.ts";
-import { principalKey } from "./auth/principal.ts";
-import { errorInterceptor } from "./error_interceptor.ts";
+import type { Engine } from "../dispatch/engine.ts";
+import { authGate, healthPath, principalInterceptor } from "./auth_gate.ts";
+import { principalKey } from "../auth/principal.ts";
+import { errorInterceptor } from "../api/error_interceptor.ts";
 import { checkHosts } from "./host_check.ts";
-import { routes } from "./routes.ts";
+import { routes } from "../api/routes.ts";
 import { serveWatchNdjson } from "./watch_ndjson.ts";
 
 /** The first bytes of every HTTP/2 connection without TLS (h2c, as gRPC clients send it). */

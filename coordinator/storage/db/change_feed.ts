@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import pg from "pg";
-import { errorText, type Logger } from "../log.ts";
+import { errorText, type Logger } from "../../log.ts";
 import type { Db } from "./open_database.ts";
 
 /** What one coordinator tells the others after a commit. */

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { errorText, type Logger } from "./log.ts";
-import { storageError } from "./storage/storage_errors.ts";
+import { errorText, type Logger } from "../log.ts";
+import { storageError } from "../storage/db/storage_errors.ts";
 
 /**
  * The error a caller gets for a failure: a deliberate Connect error as it

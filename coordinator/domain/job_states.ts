@@ -1,5 +1,5 @@
-import { FailureReason, JobState } from "../gen/tether/v1/job_pb.ts";
-import { SessionState } from "../gen/tether/v1/session_pb.ts";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { SessionState } from "../../gen/tether/v1/session_pb.ts";
 import { failedPrecondition } from "./errors.ts";
 
 /** The states a job can leave to, from each state. Anything else is a bug or bad input. */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import type { CoordinatorConfig } from "./config.ts";
+import type { CoordinatorConfig } from "../config.ts";
 import type { TlsMaterial } from "./server.ts";
 
 /**

@@ -1,12 +1,12 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type Job, type JobEvent, JobEventSchema, JobSchema, JobState } from "../gen/tether/v1/job_pb.ts";
-import { type Launcher, LauncherSchema, type Offer, OfferSchema } from "../gen/tether/v1/launcher_pb.ts";
-import { type Session, SessionSchema } from "../gen/tether/v1/session_pb.ts";
-import { type Token, TokenSchema } from "../gen/tether/v1/token_pb.ts";
-import type { StoredEvent } from "./storage/read_job_events.ts";
-import type { ApiTokenRow, JobRow, LauncherRow, SessionRow } from "./storage/rows.ts";
-import type { LauncherWithLoad } from "./storage/list_launchers.ts";
+import { type Job, type JobEvent, JobEventSchema, JobSchema, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { type Launcher, LauncherSchema, type Offer, OfferSchema } from "../../gen/tether/v1/launcher_pb.ts";
+import { type Session, SessionSchema } from "../../gen/tether/v1/session_pb.ts";
+import { type Token, TokenSchema } from "../../gen/tether/v1/token_pb.ts";
+import type { StoredEvent } from "../storage/read_job_events.ts";
+import type { ApiTokenRow, JobRow, LauncherRow, SessionRow } from "../storage/db/rows.ts";
+import type { LauncherWithLoad } from "../storage/list_launchers.ts";
 
 const time = (ms: number | null) => (ms === null ? undefined : timestampFromMs(Number(ms)));
 const json = (text: string | null) => (text === null ? undefined : JSON.parse(text) as JsonObject);

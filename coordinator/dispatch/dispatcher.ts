@@ -1,4 +1,4 @@
-import { type JobRequirements, launcherMatches, type LauncherTraits } from "./matching.ts";
+import { type JobRequirements, launcherMatches, type LauncherTraits } from "../domain/matching.ts";
 
 /** Why a held poll stopped waiting. */
 export type WakeReason = "woken" | "timeout" | "aborted" | "closing";

@@ -1,8 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { SessionStateSchema } from "../../gen/tether/v1/session_pb.ts";
-import type { SessionService } from "../../gen/tether/v1/session_pb.ts";
-import type { Engine } from "../engine.ts";
-import { listSessions, loadSession } from "../storage/sessions.ts";
+import { SessionStateSchema } from "../../../gen/tether/v1/session_pb.ts";
+import type { SessionService } from "../../../gen/tether/v1/session_pb.ts";
+import type { Engine } from "../../dispatch/engine.ts";
+import { listSessions, loadSession } from "../../storage/sessions.ts";
 import { sessionToProto } from "../to_proto.ts";
 import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize, requireText } from "../validate.ts";
 

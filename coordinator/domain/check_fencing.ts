@@ -1,6 +1,6 @@
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
-import { failedPrecondition, permissionDenied } from "../errors.ts";
-import type { JobRow } from "./rows.ts";
+import { failedPrecondition, permissionDenied } from "./errors.ts";
+import type { JobRow } from "../storage/db/rows.ts";
 
 /**
  * Refuses a launcher's report on a job unless the launcher holds the job's

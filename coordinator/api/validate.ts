@@ -1,6 +1,6 @@
 import type { DescEnum, JsonObject } from "@bufbuild/protobuf";
 import type { Duration } from "@bufbuild/protobuf/wkt";
-import { invalidArgument } from "./errors.ts";
+import { invalidArgument } from "../domain/errors.ts";
 
 /** Checks shared by every request. Each throws INVALID_ARGUMENT naming the field and what to send. */
 

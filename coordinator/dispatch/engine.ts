@@ -1,22 +1,22 @@
-import { JobState } from "../gen/tether/v1/job_pb.ts";
-import type { CoordinatorConfig } from "./config.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import type { CoordinatorConfig } from "../config.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
-import type { FencingTokens } from "./fencing_tokens.ts";
+import type { FencingTokens } from "../domain/fencing_tokens.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
-import { isTerminal } from "./job_rules.ts";
-import { errorText, type Logger } from "./log.ts";
-import { expireDueJobs, nextDeadline } from "./storage/due_jobs.ts";
-import type { RetryPolicy } from "./storage/end_attempt.ts";
-import { orphanGraceMs } from "./storage/heartbeat.ts";
-import { extendLeasesAndOffers, lapseLaunchers, loadLauncher } from "./storage/launchers.ts";
-import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "./storage/change_feed.ts";
-import { loadJobs, queuedSuccessors } from "./storage/list_jobs.ts";
-import type { Db } from "./storage/open_database.ts";
-import type { JobRow, LauncherRow } from "./storage/rows.ts";
-import { jobRequirements } from "./storage/traits.ts";
-import type { Changes } from "./storage/transaction.ts";
+import { isTerminal } from "../domain/job_states.ts";
+import { errorText, type Logger } from "../log.ts";
+import { expireDueJobs, nextDeadline } from "../storage/due_jobs.ts";
+import type { RetryPolicy } from "../storage/end_attempt.ts";
+import { orphanGraceMs } from "../storage/heartbeat.ts";
+import { extendLeasesAndOffers, lapseLaunchers, loadLauncher } from "../storage/launchers.ts";
+import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../storage/db/change_feed.ts";
+import { loadJobs, queuedSuccessors } from "../storage/list_jobs.ts";
+import type { Db } from "../storage/db/open_database.ts";
+import type { JobRow, LauncherRow } from "../storage/db/rows.ts";
+import { jobRequirements } from "../storage/traits.ts";
+import type { Changes } from "../storage/db/transaction.ts";
 
 /**
  * What every handler shares: the database, the held polls, the deadline

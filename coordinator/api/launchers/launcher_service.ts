@@ -1,20 +1,20 @@
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { FailureReason, JobState, JobStateSchema } from "../../gen/tether/v1/job_pb.ts";
-import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import type { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
-import { callingLauncher, principalKey } from "../auth/principal.ts";
-import { hashSecret, newLauncherCredential } from "../auth/secrets.ts";
-import type { Engine } from "../engine.ts";
-import { invalidArgument, permissionDenied } from "../errors.ts";
-import { acceptJob } from "../storage/accept_job.ts";
-import { appendJobEvents } from "../storage/append_job_events.ts";
-import type { AttemptOutcome } from "../storage/end_attempt.ts";
-import { finishJob } from "../storage/finish_job.ts";
-import { heartbeat, orphanGraceMs } from "../storage/heartbeat.ts";
-import { launcherId as launcherIdOf } from "../ids.ts";
-import { deregisterLauncher, registerLauncher } from "../storage/launchers.ts";
+import { FailureReason, JobState, JobStateSchema } from "../../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../../gen/tether/v1/launcher_pb.ts";
+import type { LauncherService } from "../../../gen/tether/v1/launcher_service_pb.ts";
+import { TokenRole } from "../../../gen/tether/v1/token_pb.ts";
+import { callingLauncher, principalKey } from "../../auth/principal.ts";
+import { hashSecret, newLauncherCredential } from "../../auth/secrets.ts";
+import type { Engine } from "../../dispatch/engine.ts";
+import { invalidArgument, permissionDenied } from "../../domain/errors.ts";
+import { acceptJob } from "../../storage/accept_job.ts";
+import { appendJobEvents } from "../../storage/append_job_events.ts";
+import type { AttemptOutcome } from "../../storage/end_attempt.ts";
+import { finishJob } from "../../storage/finish_job.ts";
+import { heartbeat, orphanGraceMs } from "../../storage/heartbeat.ts";
+import { launcherId as launcherIdOf } from "../../domain/ids.ts";
+import { deregisterLauncher, registerLauncher } from "../../storage/launchers.ts";
 import { jobToProto, launcherToProto } from "../to_proto.ts";
 import {
   checkEnum,

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { toJson } from "@bufbuild/protobuf";
-import { JobType, JobTypeSchema } from "../gen/tether/v1/job_pb.ts";
-import { type CreateJobRequest, CreateJobRequestSchema } from "../gen/tether/v1/job_service_pb.ts";
-import type { CoordinatorConfig } from "./config.ts";
-import { invalidArgument } from "./errors.ts";
-import type { NewJob } from "./storage/create_job.ts";
+import { JobType, JobTypeSchema } from "../../../gen/tether/v1/job_pb.ts";
+import { type CreateJobRequest, CreateJobRequestSchema } from "../../../gen/tether/v1/job_service_pb.ts";
+import type { CoordinatorConfig } from "../../config.ts";
+import { invalidArgument } from "../../domain/errors.ts";
+import type { NewJob } from "../../storage/create_job.ts";
 import {
   checkAbsolutePath,
   checkEnum,
@@ -16,7 +16,7 @@ import {
   durationMs,
   requireName,
   requireText,
-} from "./validate.ts";
+} from "../validate.ts";
 
 const day = 86_400_000;
 

@@ -1,24 +1,24 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { JobState, JobType } from "../../../gen/tether/v1/job_pb.ts";
+import { LauncherState } from "../../../gen/tether/v1/launcher_pb.ts";
 import {
   type PollJobsRequest,
   type PollJobsResponse,
   PollJobsResponseSchema,
-} from "../../gen/tether/v1/launcher_service_pb.ts";
-import { Waiter } from "../dispatcher.ts";
-import { checkCredential } from "../auth/authenticate.ts";
-import type { LauncherPrincipal } from "../auth/principal.ts";
-import type { Engine } from "../engine.ts";
-import { invalidArgument } from "../errors.ts";
-import { claimJobs } from "../storage/claim_jobs.ts";
-import { launcherSlots } from "../storage/launchers.ts";
-import { heldOffersAndCancels, jobsToStop, releaseOffers } from "../storage/offers.ts";
-import type { JobRow, LauncherRow } from "../storage/rows.ts";
-import { executorSessionIds } from "../storage/sessions.ts";
-import { inTransaction } from "../storage/transaction.ts";
-import { launcherTraits } from "../storage/traits.ts";
+} from "../../../gen/tether/v1/launcher_service_pb.ts";
+import { Waiter } from "../../dispatch/dispatcher.ts";
+import { checkCredential } from "../../auth/authenticate.ts";
+import type { LauncherPrincipal } from "../../auth/principal.ts";
+import type { Engine } from "../../dispatch/engine.ts";
+import { invalidArgument } from "../../domain/errors.ts";
+import { claimJobs } from "../../storage/claim_jobs.ts";
+import { launcherSlots } from "../../storage/launchers.ts";
+import { heldOffersAndCancels, jobsToStop, releaseOffers } from "../../storage/offers.ts";
+import type { JobRow, LauncherRow } from "../../storage/db/rows.ts";
+import { executorSessionIds } from "../../storage/sessions.ts";
+import { inTransaction } from "../../storage/db/transaction.ts";
+import { launcherTraits } from "../../storage/traits.ts";
 import { offerToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 

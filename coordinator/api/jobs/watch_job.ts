@@ -3,11 +3,11 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
   WatchJobResponseSchema,
-} from "../../gen/tether/v1/job_service_pb.ts";
-import type { Engine } from "../engine.ts";
-import { isTerminal } from "../job_rules.ts";
-import { loadJob } from "../storage/load_job.ts";
-import { readJobEvents } from "../storage/read_job_events.ts";
+} from "../../../gen/tether/v1/job_service_pb.ts";
+import type { Engine } from "../../dispatch/engine.ts";
+import { isTerminal } from "../../domain/job_states.ts";
+import { loadJob } from "../../storage/load_job.ts";
+import { readJobEvents } from "../../storage/read_job_events.ts";
 import { eventToProto, jobToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 

@@ -1,11 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { LauncherStateSchema } from "../../gen/tether/v1/launcher_pb.ts";
-import type { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
-import { issueToken } from "../auth/issue_token.ts";
-import type { Engine } from "../engine.ts";
-import { listTokens, revokeToken } from "../storage/api_tokens.ts";
-import { deregisterLauncher, drainLauncher } from "../storage/launchers.ts";
-import { listLaunchers } from "../storage/list_launchers.ts";
+import { LauncherStateSchema } from "../../../gen/tether/v1/launcher_pb.ts";
+import type { OperatorService } from "../../../gen/tether/v1/operator_service_pb.ts";
+import { issueToken } from "../../auth/issue_token.ts";
+import type { Engine } from "../../dispatch/engine.ts";
+import { listTokens, revokeToken } from "../../storage/api_tokens.ts";
+import { deregisterLauncher, drainLauncher } from "../../storage/launchers.ts";
+import { listLaunchers } from "../../storage/list_launchers.ts";
 import { launcherToProto, tokenToProto } from "../to_proto.ts";
 import { checkEnumFilter, durationMs, requireName, requireText } from "../validate.ts";
 

@@ -1,7 +1,7 @@
-import { endOrphans, findOrphans, heldAttempts, renewLeases } from "./storage/heartbeat.ts";
-import type { Changes } from "./storage/transaction.ts";
-import type { Db } from "./storage/open_database.ts";
-import type { RetryPolicy } from "./storage/end_attempt.ts";
+import { endOrphans, findOrphans, heldAttempts, renewLeases } from "../storage/heartbeat.ts";
+import type { Changes } from "../storage/db/transaction.ts";
+import type { Db } from "../storage/db/open_database.ts";
+import type { RetryPolicy } from "../storage/end_attempt.ts";
 
 export interface LeaseKeeperOptions {
   leaseMs: number;
