@@ -1,18 +1,18 @@
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
-import { coordinatorAttemptRpc } from "./attempt_rpc.ts";
-import type { LauncherConfig } from "./config.ts";
-import type { LauncherClient } from "./coordinator_client.ts";
-import type { Spawn } from "./executor_start.ts";
-import { heartbeatLoop } from "./heartbeat_loop.ts";
-import { JobAttempt } from "./job_attempt.ts";
-import { JobTable } from "./job_table.ts";
-import type { CredentialRefusedError } from "./launcher_credentials.ts";
+import { coordinatorAttemptRpc } from "./attempt/attempt_rpc.ts";
+import { JobAttempt } from "./attempt/job_attempt.ts";
+import { JobTable } from "./attempt/job_table.ts";
+import type { LauncherConfig } from "./config/config.ts";
+import type { LauncherClient } from "./coordinator/coordinator_client.ts";
+import { heartbeatLoop } from "./coordinator/heartbeat_loop.ts";
+import type { CredentialRefusedError } from "./coordinator/launcher_credentials.ts";
+import type { LoopContext } from "./coordinator/loop_context.ts";
+import { pollLoop } from "./coordinator/poll_loop.ts";
+import { register, type Registration, RegistrationRefusedError } from "./coordinator/registration.ts";
+import { describeError } from "./coordinator/rpc_errors.ts";
+import type { Spawn } from "./executors/executor_start.ts";
+import type { DirectoryProbe } from "./host/project_dir.ts";
 import type { Logger } from "./log.ts";
-import type { LoopContext } from "./loop_context.ts";
-import { pollLoop } from "./poll_loop.ts";
-import type { DirectoryProbe } from "./project_dir.ts";
-import { register, type Registration, RegistrationRefusedError } from "./registration.ts";
-import { describeError } from "./rpc_errors.ts";
 import { launcherVersion } from "./version.ts";
 
 /**
