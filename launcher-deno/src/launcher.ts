@@ -1,26 +1,27 @@
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
-import { coordinatorAttemptRpc } from "./attempt_rpc.ts";
-import type { LauncherConfig } from "./config.ts";
-import type { LauncherClient } from "./coordinator_client.ts";
-import type { Spawn } from "./executor_start.ts";
-import { heartbeatLoop } from "./heartbeat_loop.ts";
-import { JobAttempt } from "./job_attempt.ts";
-import { JobTable } from "./job_table.ts";
-import type { CredentialRefusedError } from "./launcher_credentials.ts";
+import { coordinatorAttemptRpc } from "./attempt/attempt_rpc.ts";
+import { JobAttempt } from "./attempt/job_attempt.ts";
+import { JobTable } from "./attempt/job_table.ts";
+import type { LauncherConfig } from "./config/config.ts";
+import type { LauncherClient } from "./coordinator/coordinator_client.ts";
+import { heartbeatLoop } from "./coordinator/heartbeat_loop.ts";
+import type { CredentialRefusedError } from "./coordinator/launcher_credentials.ts";
+import type { LoopContext } from "./coordinator/loop_context.ts";
+import { pollLoop } from "./coordinator/poll_loop.ts";
+import { register, type Registration, RegistrationRefusedError } from "./coordinator/registration.ts";
+import { describeError } from "./coordinator/rpc_errors.ts";
+import type { Spawn } from "./executors/executor_start.ts";
+import type { DirectoryProbe } from "./host/project_dir.ts";
 import type { Logger } from "./log.ts";
-import type { LoopContext } from "./loop_context.ts";
-import { pollLoop } from "./poll_loop.ts";
-import type { DirectoryProbe } from "./project_dir.ts";
-import { register, type Registration, RegistrationRefusedError } from "./registration.ts";
-import { describeError } from "./rpc_errors.ts";
 import { launcherVersion } from "./version.ts";
 
 /**
- * Where the launcher is. `draining` takes no new jobs and stops when the held
+ * Where the launcher is in its run (not the coordinator's LauncherState, which says
+ * whether it takes work). `draining` takes no new jobs and stops when the held
  * ones end; `forcing` also stops the running executors; `abandoning` kills
  * them at once and reports nothing.
  */
-export type LauncherState =
+export type LauncherPhase =
   | { readonly kind: "starting" }
   | { readonly kind: "online" }
   | { readonly kind: "draining"; readonly reason: string }
@@ -28,7 +29,7 @@ export type LauncherState =
   | { readonly kind: "abandoning" }
   | { readonly kind: "stopped" };
 
-const nextStates: Record<LauncherState["kind"], readonly LauncherState["kind"][]> = {
+const nextPhases: Record<LauncherPhase["kind"], readonly LauncherPhase["kind"][]> = {
   starting: ["online", "draining", "forcing", "abandoning", "stopped"],
   online: ["draining", "forcing", "abandoning", "stopped"],
   draining: ["forcing", "abandoning", "stopped"],
@@ -58,7 +59,7 @@ export interface LauncherDeps {
  * stopped and deregistered.
  */
 export class Launcher {
-  #state: LauncherState = { kind: "starting" };
+  #phase: LauncherPhase = { kind: "starting" };
   #registration: Promise<Registration | undefined> = Promise.resolve(undefined);
   #current: Registration | undefined;
   readonly #jobs: JobTable;
@@ -80,8 +81,8 @@ export class Launcher {
     this.#jobs.onChange(() => this.#wake());
   }
 
-  get state(): LauncherState {
-    return this.#state;
+  get phase(): LauncherPhase {
+    return this.#phase;
   }
 
   /**
@@ -91,7 +92,7 @@ export class Launcher {
   async run(): Promise<void> {
     this.#registration = this.#register();
     if (!await this.#registration) return this.#enter({ kind: "stopped" });
-    if (this.#state.kind === "starting") this.#enter({ kind: "online" });
+    if (this.#phase.kind === "starting") this.#enter({ kind: "online" });
     const context = this.#loopContext();
     const loops = Promise.all([
       pollLoop(context, this.#stopLoops.signal),
@@ -113,7 +114,7 @@ export class Launcher {
    * them back already) and run() rejects, so the process exits non-zero.
    */
   credentialRefused(error: CredentialRefusedError): void {
-    if (this.#refused || this.#state.kind === "stopped") return;
+    if (this.#refused || this.#phase.kind === "stopped") return;
     this.#refused = error;
     this.#deps.log.error(
       "this launcher instance was replaced or its credential withdrawn; killing its jobs and exiting",
@@ -128,7 +129,7 @@ export class Launcher {
 
   /** Takes no new jobs and stops once the held ones have ended. */
   drain(reason: string): void {
-    if (this.#state.kind !== "starting" && this.#state.kind !== "online") return;
+    if (this.#phase.kind !== "starting" && this.#phase.kind !== "online") return;
     this.#deps.log.info("draining", { reason, heldJobs: this.#jobs.size });
     this.#enter({ kind: "draining", reason });
     this.#stopRegistering.abort(new Error("the launcher is shutting down"));
@@ -136,7 +137,7 @@ export class Launcher {
 
   /** Also stops every running executor (SIGINT, SIGTERM, SIGKILL) and reports it. */
   force(): void {
-    if (this.#state.kind === "forcing" || this.#state.kind === "abandoning" || this.#state.kind === "stopped") return;
+    if (this.#phase.kind === "forcing" || this.#phase.kind === "abandoning" || this.#phase.kind === "stopped") return;
     this.#deps.log.info("forcing shutdown: stopping running jobs", { heldJobs: this.#jobs.size });
     this.#enter({ kind: "forcing" });
     this.#stopRegistering.abort(new Error("the launcher is shutting down"));
@@ -145,7 +146,7 @@ export class Launcher {
 
   /** Kills every executor at once and gives up on reports still in flight. */
   abandon(): void {
-    if (this.#state.kind === "abandoning" || this.#state.kind === "stopped") return;
+    if (this.#phase.kind === "abandoning" || this.#phase.kind === "stopped") return;
     this.#deps.log.warn("abandoning: killing running jobs without reporting", { heldJobs: this.#jobs.size });
     this.#enter({ kind: "abandoning" });
     this.#stopRegistering.abort(new Error("the launcher is shutting down"));
@@ -154,7 +155,7 @@ export class Launcher {
   }
 
   #shuttingDown(): boolean {
-    return this.#state.kind !== "starting" && this.#state.kind !== "online";
+    return this.#phase.kind !== "starting" && this.#phase.kind !== "online";
   }
 
   async #register(): Promise<Registration | undefined> {
@@ -213,7 +214,7 @@ export class Launcher {
       },
     });
     this.#jobs.add(attempt);
-    if (this.#state.kind === "forcing") attempt.shutdown();
+    if (this.#phase.kind === "forcing") attempt.shutdown();
     const done = attempt.run().finally(() => {
       this.#running.delete(done);
       this.#jobs.remove(attempt.jobId);
@@ -266,11 +267,11 @@ export class Launcher {
     for (const listener of [...this.#wakeListeners]) listener();
   }
 
-  #enter(state: LauncherState): void {
-    if (!nextStates[this.#state.kind].includes(state.kind)) {
-      throw new Error(`The launcher cannot go from ${this.#state.kind} to ${state.kind}`);
+  #enter(phase: LauncherPhase): void {
+    if (!nextPhases[this.#phase.kind].includes(phase.kind)) {
+      throw new Error(`The launcher cannot go from ${this.#phase.kind} to ${phase.kind}`);
     }
-    this.#state = state;
+    this.#phase = phase;
     this.#wake();
   }
 }

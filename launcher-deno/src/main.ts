@@ -1,14 +1,14 @@
 // The launcher's entry point: the only module that reads arguments and the
 // environment, installs signal handlers or exits.
-import { type LauncherConfig, parseLauncherConfig } from "./config.ts";
-import { ConfigError } from "./config_fields.ts";
-import { createLauncherClient } from "./coordinator_client.ts";
+import { type LauncherConfig, parseLauncherConfig } from "./config/config.ts";
+import { ConfigError } from "./config/config_fields.ts";
+import { createLauncherClient } from "./coordinator/coordinator_client.ts";
 import { Launcher } from "./launcher.ts";
-import { CredentialRefusedError, LauncherCredentials } from "./launcher_credentials.ts";
+import { CredentialRefusedError, LauncherCredentials } from "./coordinator/launcher_credentials.ts";
 import { jsonLogger } from "./log.ts";
-import { RegistrationRefusedError } from "./registration.ts";
-import { describeError } from "./rpc_errors.ts";
-import { spawnSubprocess } from "./subprocess.ts";
+import { RegistrationRefusedError } from "./coordinator/registration.ts";
+import { describeError } from "./coordinator/rpc_errors.ts";
+import { spawnSubprocess } from "./host/subprocess.ts";
 import { launcherVersion } from "./version.ts";
 
 const usage = `Usage: launcher --config <launcher.json>

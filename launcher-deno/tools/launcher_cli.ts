@@ -9,14 +9,14 @@
 // (deno.json's tasks call this file too: inside `deno task`, the name "deno"
 // resolves to the npm package's launcher script rather than a binary.)
 //
-// Every command takes its permission flags from launcher-deno/src/permissions.ts.
+// Every command takes its permission flags from launcher-deno/src/host/permissions.ts.
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type LauncherConfig, parseLauncherConfig } from "../src/config.ts";
-import { permissionFlags, permissionReasons } from "../src/permissions.ts";
+import { type LauncherConfig, parseLauncherConfig } from "../src/config/config.ts";
+import { permissionFlags, permissionReasons } from "../src/host/permissions.ts";
 import { compileTargets, denoBinary, denoEnv, osOfTarget } from "./deno_tools.ts";
 
 const launcherDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { claudeCodeCommand } from "../../launcher-deno/src/claude_code_command.ts";
+import { claudeCodeCommand } from "../../launcher-deno/src/executors/claude_code_command.ts";
 import {
   checkClaudeCodeJob,
   claudeCodeRefusals,
@@ -7,10 +7,10 @@ import {
   type ClaudeCodeRules,
   defaultPermissionModes,
   isClaudeSessionId,
-} from "../../launcher-deno/src/claude_code_rules.ts";
-import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { claudeCodeParametersSchema } from "../../launcher-deno/src/executor_kinds.ts";
-import type { JobPayload } from "../../launcher-deno/src/job_payload.ts";
+} from "../../launcher-deno/src/executors/claude_code_rules.ts";
+import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
+import { claudeCodeParametersSchema } from "../../launcher-deno/src/executors/executor_kinds.ts";
+import type { JobPayload } from "../../launcher-deno/src/executors/job_payload.ts";
 import { configRefusal as refusalOf, jobPayload } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config.ts";
+import { type ExecutorProfile, parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
 import { configRefusal } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { permissionFlags } from "../../launcher-deno/src/permissions.ts";
+import { parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
+import { permissionFlags } from "../../launcher-deno/src/host/permissions.ts";
 import { configRefusal } from "../support/launcher_fixtures.ts";
 
 const path = "/etc/tether/launcher.json";

@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { EventUploader, StaleTokenError } from "../../launcher-deno/src/event_uploader.ts";
-import type { JobEventData } from "../../launcher-deno/src/ndjson.ts";
+import { EventUploader, StaleTokenError } from "../../launcher-deno/src/attempt/event_uploader.ts";
+import type { JobEventData } from "../../launcher-deno/src/executors/ndjson.ts";
 
 // The uploader's seam is its send function; these tests script the
 // coordinator's answers through it. The real coordinator is exercised by the

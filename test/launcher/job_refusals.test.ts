@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
 import { FailureReason, JobSchema, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { claudeCodeCommand } from "../../launcher-deno/src/claude_code_command.ts";
-import { parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { checkJob } from "../../launcher-deno/src/job_checks.ts";
-import { attemptOutcome } from "../../launcher-deno/src/job_outcome.ts";
+import { claudeCodeCommand } from "../../launcher-deno/src/executors/claude_code_command.ts";
+import { parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
+import { checkJob } from "../../launcher-deno/src/attempt/job_checks.ts";
+import { attemptOutcome } from "../../launcher-deno/src/attempt/job_outcome.ts";
 
 // The check every offered job passes before its executor starts (JobAttempt
 // runs it, then reports what it throws as the attempt's startError), on a real

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { claudeCodeCommand } from "../../launcher-deno/src/claude_code_command.ts";
+import { claudeCodeCommand } from "../../launcher-deno/src/executors/claude_code_command.ts";
 import { backoffMs, within } from "../../launcher-deno/src/delay.ts";
-import { claudeCodeParametersSchema } from "../../launcher-deno/src/executor_kinds.ts";
-import { attemptOutcome } from "../../launcher-deno/src/job_outcome.ts";
-import { compileSchema, validateJson } from "../../launcher-deno/src/json_schema.ts";
-import { resolveProjectDir } from "../../launcher-deno/src/project_dir.ts";
+import { claudeCodeParametersSchema } from "../../launcher-deno/src/executors/executor_kinds.ts";
+import { attemptOutcome } from "../../launcher-deno/src/attempt/job_outcome.ts";
+import { compileSchema, validateJson } from "../../launcher-deno/src/config/json_schema.ts";
+import { resolveProjectDir } from "../../launcher-deno/src/host/project_dir.ts";
 import { jobPayload } from "../support/launcher_fixtures.ts";
 
 const payload = jobPayload;

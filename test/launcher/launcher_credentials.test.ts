@@ -1,7 +1,7 @@
 import { Code, ConnectError, type UnaryRequest } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { type CredentialRefusedError, LauncherCredentials } from "../../launcher-deno/src/launcher_credentials.ts";
+import { type CredentialRefusedError, LauncherCredentials } from "../../launcher-deno/src/coordinator/launcher_credentials.ts";
 
 /** A call of `method` through the interceptor, answered by `answer` (our own seam: no coordinator needed). */
 function call(credentials: LauncherCredentials, method: string, answer: (authorization: string | null) => Promise<void>) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { lineToEvent, type OutputLine, readLines } from "../../launcher-deno/src/ndjson.ts";
-import { OutputBound } from "../../launcher-deno/src/output_bound.ts";
-import { ResultTracker } from "../../launcher-deno/src/result_tracker.ts";
-import { StderrTail } from "../../launcher-deno/src/stderr_tail.ts";
+import { lineToEvent, type OutputLine, readLines } from "../../launcher-deno/src/executors/ndjson.ts";
+import { OutputBound } from "../../launcher-deno/src/attempt/output_bound.ts";
+import { ResultTracker } from "../../launcher-deno/src/attempt/result_tracker.ts";
+import { StderrTail } from "../../launcher-deno/src/attempt/stderr_tail.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -6,8 +6,8 @@ import {
   isPathInside,
   normalizePath,
   resolvePath,
-} from "../../launcher-deno/src/paths.ts";
-import { resolveProjectDir } from "../../launcher-deno/src/project_dir.ts";
+} from "../../launcher-deno/src/host/paths.ts";
+import { resolveProjectDir } from "../../launcher-deno/src/host/project_dir.ts";
 
 describe("paths on Linux and macOS", () => {
   it("are the host's rules here", () => {

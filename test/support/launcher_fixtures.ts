@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { ConfigError } from "../../launcher-deno/src/config_fields.ts";
-import type { JobPayload } from "../../launcher-deno/src/job_payload.ts";
+import { ConfigError } from "../../launcher-deno/src/config/config_fields.ts";
+import type { JobPayload } from "../../launcher-deno/src/executors/job_payload.ts";
 
 /** The message of the ConfigError `parse` throws; a config that parses fails the test. */
 export function configRefusal(parse: () => unknown): string {

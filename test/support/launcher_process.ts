@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { parseLauncherConfig } from "../../launcher-deno/src/config.ts";
-import { permissionFlags } from "../../launcher-deno/src/permissions.ts";
+import { parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
+import { permissionFlags } from "../../launcher-deno/src/host/permissions.ts";
 import { denoEnv } from "../../launcher-deno/tools/deno_tools.ts";
 import { JsonLines } from "./json_lines.ts";
 

@@ -1,6 +1,6 @@
+import { hostPathStyle, resolvePath } from "../host/paths.ts";
 import { parseDuration } from "./duration.ts";
 import { compileSchema, type JsonSchema } from "./json_schema.ts";
-import { hostPathStyle, resolvePath } from "./paths.ts";
 
 // The checks config.ts builds the launcher config from. Each throws a
 // ConfigError naming the field at fault (`at`).

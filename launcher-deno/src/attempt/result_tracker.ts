@@ -1,4 +1,4 @@
-import type { JobEventData } from "./ndjson.ts";
+import type { JobEventData } from "../executors/ndjson.ts";
 
 /**
  * Watches an attempt's events for what the job record needs: the executor's

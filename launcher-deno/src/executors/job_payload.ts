@@ -1,5 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { type Job, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { type Job, JobType } from "../../../gen/tether/v1/job_pb.ts";
 
 /**
  * What an executor receives on stdin (version 1 of the executor contract).

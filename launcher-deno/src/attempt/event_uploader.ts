@@ -1,8 +1,8 @@
 import { ConnectError } from "@connectrpc/connect";
-import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { backoffMs, delay } from "./delay.ts";
-import type { JobEventData } from "./ndjson.ts";
-import { describeError, isNotFound, isPermanent, isStaleToken } from "./rpc_errors.ts";
+import { EventOffsetMismatchSchema } from "../../../gen/tether/v1/launcher_service_pb.ts";
+import { describeError, isNotFound, isPermanent, isStaleToken } from "../coordinator/rpc_errors.ts";
+import { backoffMs, delay } from "../delay.ts";
+import type { JobEventData } from "../executors/ndjson.ts";
 
 /** Appends `events` at `firstOffset`; resolves with the offset the next event must have. */
 export type SendEvents = (firstOffset: bigint, events: JobEventData[], signal: AbortSignal) => Promise<bigint>;

@@ -1,4 +1,4 @@
-import type { LauncherConfig } from "./config.ts";
+import type { LauncherConfig } from "../config/config.ts";
 
 // The one place that turns a launcher config into Deno permission flags. The
 // npm scripts (`launcher`, `launcher:build`, `launcher:compile`) and the tests

@@ -1,8 +1,8 @@
-import type { RegisterLauncherRequest } from "../../gen/tether/v1/launcher_service_pb.ts";
+import type { RegisterLauncherRequest } from "../../../gen/tether/v1/launcher_service_pb.ts";
+import { durationMs } from "../config/duration.ts";
+import { backoffMs, delay } from "../delay.ts";
+import type { Logger } from "../log.ts";
 import type { LauncherClient } from "./coordinator_client.ts";
-import { backoffMs, delay } from "./delay.ts";
-import { durationMs } from "./duration.ts";
-import type { Logger } from "./log.ts";
 import { describeError, isPermanent, isUnauthenticated } from "./rpc_errors.ts";
 
 /** The launcher's id, its credential and the timings the coordinator told it to keep, in ms. */

@@ -1,9 +1,9 @@
-import type { Job } from "../../gen/tether/v1/job_pb.ts";
-import { checkClaudeCodeJob } from "./claude_code_rules.ts";
-import type { ExecutorProfile, LauncherConfig } from "./config.ts";
-import { type JobPayload, jobPayload } from "./job_payload.ts";
-import { validateJson } from "./json_schema.ts";
-import { type DirectoryProbe, resolveProjectDir } from "./project_dir.ts";
+import type { Job } from "../../../gen/tether/v1/job_pb.ts";
+import type { ExecutorProfile, LauncherConfig } from "../config/config.ts";
+import { validateJson } from "../config/json_schema.ts";
+import { checkClaudeCodeJob } from "../executors/claude_code_rules.ts";
+import { type JobPayload, jobPayload } from "../executors/job_payload.ts";
+import { type DirectoryProbe, resolveProjectDir } from "../host/project_dir.ts";
 
 /**
  * Checks an offered job against this launcher before anything runs: a profile

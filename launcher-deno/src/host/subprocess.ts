@@ -1,4 +1,4 @@
-import type { ExecutorProcess, ExitStatus, StopSignal } from "./executor_process.ts";
+import type { ExecutorProcess, ExitStatus, StopSignal } from "../executors/executor_process.ts";
 
 /** What to start, and where. */
 export interface SubprocessSpec {

@@ -1,8 +1,8 @@
-import type { Job } from "../../gen/tether/v1/job_pb.ts";
+import type { Job } from "../../../gen/tether/v1/job_pb.ts";
+import { describeError, isNotFound, isPermanent, isStaleToken } from "../coordinator/rpc_errors.ts";
+import { backoffMs, delay } from "../delay.ts";
+import type { Logger } from "../log.ts";
 import type { AttemptRpc } from "./attempt_rpc.ts";
-import { backoffMs, delay } from "./delay.ts";
-import type { Logger } from "./log.ts";
-import { describeError, isNotFound, isPermanent, isStaleToken } from "./rpc_errors.ts";
 
 /**
  * Confirms an offer with AcceptJob, retrying transient failures. AcceptJob is

@@ -1,9 +1,9 @@
+import type { ExecutorProfile } from "../config/config.ts";
+import type { SubprocessSpec } from "../host/subprocess.ts";
 import { claudeCodeCommand } from "./claude_code_command.ts";
-import type { ExecutorProfile } from "./config.ts";
 import { startEcho } from "./echo_executor.ts";
 import type { ExecutorProcess } from "./executor_process.ts";
 import { type JobPayload, payloadLine } from "./job_payload.ts";
-import type { SubprocessSpec } from "./subprocess.ts";
 
 /** Starts a subprocess; spawnSubprocess in the launcher. */
 export type Spawn = (spec: SubprocessSpec) => ExecutorProcess;

@@ -1,6 +1,6 @@
-import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import type { ExitStatus } from "./executor_process.ts";
-import type { JobEventData } from "./ndjson.ts";
+import { FailureReason, JobState } from "../../../gen/tether/v1/job_pb.ts";
+import type { ExitStatus } from "../executors/executor_process.ts";
+import type { JobEventData } from "../executors/ndjson.ts";
 
 /** Why the launcher stopped a process before it ended on its own. */
 export type StopCause = "cancel" | "timeout" | "shutdown";

@@ -1,5 +1,5 @@
+import { resolvePath } from "../host/paths.ts";
 import { boolean, ConfigError, envName, string } from "./config_fields.ts";
-import { resolvePath } from "./paths.ts";
 
 // How the launcher reaches the coordinator and proves who it is: the URL,
 // the CA that signs the coordinator's certificate, where the token comes

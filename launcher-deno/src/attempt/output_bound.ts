@@ -1,4 +1,4 @@
-import type { JobEventData } from "./ndjson.ts";
+import type { JobEventData } from "../executors/ndjson.ts";
 
 /**
  * Bounds one attempt's events to `maxBytes` of output. Past the bound it

@@ -1,4 +1,4 @@
-import { chunks } from "./ndjson.ts";
+import { chunks } from "../executors/ndjson.ts";
 
 /** Keeps the last `maxBytes` bytes written to it, for a failure report. */
 export class StderrTail {

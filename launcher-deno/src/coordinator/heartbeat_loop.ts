@@ -1,4 +1,4 @@
-import { backoffMs, delay } from "./delay.ts";
+import { backoffMs, delay } from "../delay.ts";
 import { applyCommands, type LoopContext } from "./loop_context.ts";
 import { describeError } from "./rpc_errors.ts";
 

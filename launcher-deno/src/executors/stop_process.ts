@@ -1,4 +1,4 @@
-import { within } from "./delay.ts";
+import { within } from "../delay.ts";
 import type { ExecutorProcess, ExitStatus, StopSignal } from "./executor_process.ts";
 
 /** The grace periods of one executor profile. */

@@ -1,8 +1,8 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { Job } from "../../gen/tether/v1/job_pb.ts";
-import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
-import type { LauncherClient } from "./coordinator_client.ts";
-import type { JobEventData } from "./ndjson.ts";
+import type { Job } from "../../../gen/tether/v1/job_pb.ts";
+import type { Offer } from "../../../gen/tether/v1/launcher_pb.ts";
+import type { LauncherClient } from "../coordinator/coordinator_client.ts";
+import type { JobEventData } from "../executors/ndjson.ts";
 import type { Outcome } from "./job_outcome.ts";
 
 /** Everything in a FinishJob report besides the ids and the token. */

@@ -1,4 +1,4 @@
-import { delay } from "./delay.ts";
+import { delay } from "../delay.ts";
 import type { ExecutorProcess, ExitStatus, StopSignal } from "./executor_process.ts";
 import type { JobPayload } from "./job_payload.ts";
 

@@ -1,3 +1,6 @@
+import { type ClaudeCodeRules, parseClaudeCodeRules, refuseClaudeCodeRules } from "../executors/claude_code_rules.ts";
+import { defaultParametersSchema, type ExecutorKind, executorKinds } from "../executors/executor_kinds.ts";
+import { dirnamePath, isAbsolutePath, resolvePath } from "../host/paths.ts";
 import {
   boolean,
   command,
@@ -12,10 +15,7 @@ import {
   stringArray,
 } from "./config_fields.ts";
 import { type CoordinatorAccess, coordinatorAccessFields, parseCoordinatorAccess } from "./coordinator_access.ts";
-import { type ClaudeCodeRules, parseClaudeCodeRules, refuseClaudeCodeRules } from "./claude_code_rules.ts";
-import { defaultParametersSchema, type ExecutorKind, executorKinds } from "./executor_kinds.ts";
 import type { JsonSchema } from "./json_schema.ts";
-import { dirnamePath, isAbsolutePath, resolvePath } from "./paths.ts";
 
 // The launcher's config file, compiled once into a frozen object with
 // millisecond numbers and absolute paths. Pure: no Deno or Node API, so the

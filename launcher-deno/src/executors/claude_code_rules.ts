@@ -1,4 +1,4 @@
-import { ConfigError, stringArray } from "./config_fields.ts";
+import { ConfigError, stringArray } from "../config/config_fields.ts";
 import type { JobPayload } from "./job_payload.ts";
 
 // What a claude-code job may ask of this host. The job's parameters come from

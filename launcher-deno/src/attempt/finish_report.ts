@@ -1,8 +1,8 @@
-import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState } from "../../../gen/tether/v1/job_pb.ts";
+import { describeError, isNotFound, isPermanent, isStaleToken } from "../coordinator/rpc_errors.ts";
+import { backoffMs, delay } from "../delay.ts";
+import type { Logger } from "../log.ts";
 import type { AttemptRpc, FinishReport } from "./attempt_rpc.ts";
-import { backoffMs, delay } from "./delay.ts";
-import type { Logger } from "./log.ts";
-import { describeError, isNotFound, isPermanent, isStaleToken } from "./rpc_errors.ts";
 
 /**
  * Sends FinishJob, retrying transient failures with backoff until it is

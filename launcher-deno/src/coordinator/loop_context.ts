@@ -1,7 +1,7 @@
-import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import type { Offer } from "../../../gen/tether/v1/launcher_pb.ts";
+import type { JobTable } from "../attempt/job_table.ts";
+import type { Logger } from "../log.ts";
 import type { LauncherClient } from "./coordinator_client.ts";
-import type { JobTable } from "./job_table.ts";
-import type { Logger } from "./log.ts";
 import type { Registration } from "./registration.ts";
 
 /** What the poll and heartbeat loops need from the launcher that runs them. */

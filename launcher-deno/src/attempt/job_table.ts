@@ -1,4 +1,4 @@
-import type { RunningJob } from "../../gen/tether/v1/launcher_service_pb.ts";
+import type { RunningJob } from "../../../gen/tether/v1/launcher_service_pb.ts";
 import type { AttemptPhase, JobAttempt } from "./job_attempt.ts";
 
 /**

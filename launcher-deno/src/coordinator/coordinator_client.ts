@@ -1,6 +1,6 @@
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { LauncherService } from "../../../gen/tether/v1/launcher_service_pb.ts";
 
 /** A LauncherService client. */
 export type LauncherClient = Client<typeof LauncherService>;

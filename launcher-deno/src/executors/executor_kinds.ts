@@ -1,5 +1,5 @@
+import type { JsonSchema } from "../config/json_schema.ts";
 import { claudePermissionModes } from "./claude_code_rules.ts";
-import type { JsonSchema } from "./json_schema.ts";
 
 /**
  * How an executor profile runs: `claude-code` runs Claude Code's CLI,
