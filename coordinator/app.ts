@@ -1,5 +1,6 @@
 import type net from "node:net";
 import type { CoordinatorConfig } from "./config.ts";
+import type { Clock } from "./domain/clock.ts";
 import { Engine } from "./dispatch/engine.ts";
 import { FencingTokens } from "./domain/fencing_tokens.ts";
 import { errorText, type Logger } from "./log.ts";
@@ -16,16 +17,29 @@ export interface Coordinator {
   close(): Promise<void>;
 }
 
+export interface CoordinatorOptions {
+  /** The coordinator's time; tests pass one they move on themselves. */
+  clock?: Clock;
+}
+
 /** Reads the TLS files, opens the database, runs due work left from before, and builds the server. */
-export async function createCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
+export async function createCoordinator(
+  config: CoordinatorConfig,
+  log: Logger,
+  options: CoordinatorOptions = {},
+): Promise<Coordinator> {
   const tls = readTlsFiles(config);
   const db = await openDatabase(config.db, {
     maxBytes: config.dbMaxBytes,
     onIdleError: (error) => log.warn("database connection lost while idle", { error: errorText(error) }),
     onCheckpointError: (error) => log.warn("cannot checkpoint the write-ahead log in a worker thread; commits checkpoint it instead", { error: errorText(error) }),
   });
-  const engine = new Engine(db, config, log, new FencingTokens(await loadKey(db, "fencing")));
-  if (isPostgresUrl(config.db)) await engine.connectFeed(config.db);
+  const sharedDatabase = isPostgresUrl(config.db);
+  const engine = new Engine(db, config, log, new FencingTokens(await loadKey(db, "fencing")), {
+    sharedDatabase,
+    clock: options.clock,
+  });
+  if (sharedDatabase) await engine.connectFeed(config.db);
   await engine.start();
   const { server, closeIdle } = createServer(engine, tls);
   const sockets = new Set<net.Socket>();

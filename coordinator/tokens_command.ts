@@ -7,7 +7,8 @@ import { roleFromName, roleName } from "./auth/principal.ts";
 import { hashSecret, parseBearer } from "./auth/secrets.ts";
 import { defaults, parseDuration } from "./config.ts";
 import { errorText } from "./log.ts";
-import { findToken, listTokens, revokeToken, tokenState } from "./storage/api_tokens.ts";
+import { tokenState } from "./domain/token_state.ts";
+import { findToken, listTokens, revokeToken } from "./storage/api_tokens.ts";
 import { type Db, openDatabase } from "./storage/db/open_database.ts";
 
 export const tokensUsage = `Usage: npm run coordinator -- tokens <command> [flags]

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { hashSecret, newSecret } from "../../coordinator/auth/secrets.ts";
 import { claimJobs } from "../../coordinator/storage/claim_jobs.ts";
-import { registerLauncher } from "../../coordinator/storage/launchers.ts";
+import { registerLauncher } from "../../coordinator/storage/register_launcher.ts";
 import { isPostgresUrl, openDatabase, type Db } from "../../coordinator/storage/db/open_database.ts";
 import type { LauncherRow } from "../../coordinator/storage/db/rows.ts";
 import { monoMs } from "../support/clock.ts";
@@ -24,7 +24,7 @@ async function measure(db: Db, launcher: LauncherRow): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < claims + 100; i++) {
     const start = monoMs();
-    const rows = await claimJobs(
+    const { value: rows } = await claimJobs(
       db,
       { launcher, pollId: randomUUID(), limit: 1, acceptTimeoutMs: 15_000, credentialHash: launcher.credential_hash },
       Date.now(),
@@ -37,7 +37,7 @@ async function measure(db: Db, launcher: LauncherRow): Promise<number[]> {
 
 const db = await openDatabase(url);
 const policy = { retryBackoffMs: 1_000, retryBackoffMaxMs: 300_000, leaseMs: 3_600_000 };
-const { launcher } = await registerLauncher(db, {
+const { value: { launcher } } = await registerLauncher(db, {
   name: "claim-probe", hostname: "bench-host", labels: {}, executors: ["echo"], maxConcurrency: 1000,
   version: "bench", instanceId: randomUUID(),
   // The probe claims through storage and never calls an RPC: a credential nobody holds, and no token behind it.

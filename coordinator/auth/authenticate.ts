@@ -1,7 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Engine } from "../dispatch/engine.ts";
 import { unauthenticated } from "../domain/errors.ts";
-import { findToken, tokenState } from "../storage/api_tokens.ts";
+import { tokenState } from "../domain/token_state.ts";
+import { findToken } from "../storage/api_tokens.ts";
 import type { LauncherRow } from "../storage/db/rows.ts";
 import type { Principal } from "./principal.ts";
 import { parseBearer, sameHash } from "./secrets.ts";

@@ -1,3 +1,5 @@
+import { type Clock, systemClock } from "../domain/clock.ts";
+
 /**
  * One timer for every deadline the coordinator keeps (offers, leases,
  * timeouts, retries, match timeouts), set to the earliest one. It is a
@@ -13,7 +15,11 @@ export class DeadlineTimer {
   private stopped = false;
 
   /** `run` does the due work and returns the next deadline, if any. */
-  constructor(private readonly run: () => Promise<number | null>, private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly run: () => Promise<number | null>,
+    private readonly onError: (e: unknown) => void,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Makes sure the timer fires no later than `at`. */
   arm(at: number): void {
@@ -36,7 +42,7 @@ export class DeadlineTimer {
     if (this.timer) clearTimeout(this.timer);
     this.at = at;
     // setTimeout cannot wait past about 24.8 days; wake then and look again.
-    const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    const delay = Math.min(Math.max(0, at - this.clock.now()), 2 ** 31 - 1);
     this.timer = setTimeout(() => void this.fire(), delay);
   }
 
@@ -58,7 +64,7 @@ export class DeadlineTimer {
           if (next !== null && !this.stopped) this.arm(next);
         } catch (error) {
           this.onError(error);
-          if (!this.stopped) this.arm(Date.now() + 1_000); // try again shortly; the failure is logged
+          if (!this.stopped) this.arm(this.clock.now() + 1_000); // try again shortly; the failure is logged
         }
       } while (this.rerun && !this.stopped);
       this.running = null;

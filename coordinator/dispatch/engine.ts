@@ -1,27 +1,37 @@
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { CoordinatorConfig } from "../config.ts";
-import { DeadlineTimer } from "./deadline_timer.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
 import type { FencingTokens } from "../domain/fencing_tokens.ts";
+import { isTerminal } from "../domain/job_states.ts";
+import { orphanGraceMs } from "../domain/orphans.ts";
+import type { RetryPolicy } from "../domain/retry.ts";
+import { errorText, type Logger } from "../log.ts";
+import type { Changes, Written } from "../storage/changes.ts";
+import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../storage/db/change_feed.ts";
+import type { Db } from "../storage/db/open_database.ts";
+import type { JobRow, LauncherRow } from "../storage/db/rows.ts";
+import { expireDueJobs, nextDeadline } from "../storage/due_jobs.ts";
+import { extendLeasesAndOffers, lapseLaunchers } from "../storage/lapse_launchers.ts";
+import { loadJobs, queuedSuccessors } from "../storage/list_jobs.ts";
+import { loadLauncher } from "../storage/load_launcher.ts";
+import { jobRequirements } from "../storage/traits.ts";
+import { DeadlineTimer } from "./deadline_timer.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
-import { isTerminal } from "../domain/job_states.ts";
-import { errorText, type Logger } from "../log.ts";
-import { expireDueJobs, nextDeadline } from "../storage/due_jobs.ts";
-import type { RetryPolicy } from "../storage/end_attempt.ts";
-import { orphanGraceMs } from "../storage/heartbeat.ts";
-import { extendLeasesAndOffers, lapseLaunchers, loadLauncher } from "../storage/launchers.ts";
-import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../storage/db/change_feed.ts";
-import { loadJobs, queuedSuccessors } from "../storage/list_jobs.ts";
-import type { Db } from "../storage/db/open_database.ts";
-import type { JobRow, LauncherRow } from "../storage/db/rows.ts";
-import { jobRequirements } from "../storage/traits.ts";
-import type { Changes } from "../storage/db/transaction.ts";
+import { PollCaches } from "./poll_caches.ts";
+
+export interface EngineOptions {
+  /** Whether other coordinators share the database (PostgreSQL): changes then also come through the change feed. */
+  sharedDatabase: boolean;
+  clock?: Clock;
+}
 
 /**
  * What every handler shares: the database, the held polls, the deadline
- * timer and the watch streams. After each committed change a handler calls
- * `publish`, the one place that turns changes into wake-ups.
+ * timer, the lease keeper, the watch streams and the poll caches. Handlers
+ * write through `write`, the one place that turns what a write changed into
+ * wake-ups, timers and watch events, here and on other coordinators.
  */
 export class Engine {
   readonly dispatcher = new Dispatcher();
@@ -29,22 +39,8 @@ export class Engine {
   readonly timer: DeadlineTimer;
   readonly policy: RetryPolicy;
   readonly leases: LeaseKeeper;
-  /**
-   * Counts changes to jobs: those published here or by another coordinator,
-   * and offers made here. While it stands still, no job became claimable and
-   * no launcher gained an offer or a cancel, so a poll need not look again
-   * for what it found absent at the same count.
-   */
-  private jobChanges = 0;
-  /** Per launcher, the count at which a claim for it found nothing more to take. */
-  private readonly claimedAllAt = new Map<string, number>();
-  /** Per launcher, the count at which it held no offer and no cancelling job. */
-  private readonly holdsNothingAt = new Map<string, number>();
-  /** Launcher rows as last read, dropped whenever a launcher's registration or state changes. */
-  private readonly launcherRows = new Map<string, LauncherRow>();
-  /** Per launcher, how often its row changed; and how often every row may have (a resync of the change feed). */
-  private readonly launcherRowChanges = new Map<string, number>();
-  private launcherResyncs = 0;
+  readonly caches: PollCaches;
+  readonly clock: Clock;
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
 
@@ -54,85 +50,30 @@ export class Engine {
     readonly log: Logger,
     /** Makes and checks the fencing tokens launchers see. */
     readonly fencing: FencingTokens,
+    options: EngineOptions,
   ) {
+    this.clock = options.clock ?? systemClock;
     this.policy = { retryBackoffMs: config.retryBackoffMs, retryBackoffMaxMs: config.retryBackoffMaxMs };
-    this.timer = new DeadlineTimer(() => this.runDue(), (e) => log.error("deadline work failed", { error: errorText(e) }));
+    this.caches = new PollCaches(!options.sharedDatabase, this.clock, config.leaseMs);
+    this.timer = new DeadlineTimer(
+      () => this.runDue(),
+      (e) => log.error("deadline work failed", { error: errorText(e) }),
+      this.clock,
+    );
     this.leases = new LeaseKeeper(db, {
       leaseMs: config.leaseMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       orphanGraceMs: orphanGraceMs(config.heartbeatIntervalMs),
       policy: this.policy,
-      publish: async (changes, earliestLease) => {
-        this.timer.arm(earliestLease);
-        await this.publish(changes);
-      },
-      jobChangeCount: () => (this.feed === null ? this.jobChanges : null),
+      clock: this.clock,
+      caches: this.caches,
+      write: (pending) => this.write(pending),
       onError: (e) => log.error("cannot renew leases", { error: errorText(e) }),
     });
   }
 
-  /**
-   * A launcher's row, from memory when it has not changed since it was last
-   * read. Registration, drain, deregistration and lapse publish the
-   * launcher's id, which drops it here (on every replica, through the change
-   * feed); only its lease is not kept current, and nothing here reads it.
-   */
-  async launcher(id: string): Promise<LauncherRow> {
-    const cached = this.launcherRows.get(id);
-    if (cached) return cached;
-    const changes = this.launcherRowChanges.get(id) ?? 0;
-    const resyncs = this.launcherResyncs;
-    const row = await loadLauncher(this.db, id);
-    // A change of this launcher published while it was read may be newer than the row: then do not keep it.
-    // (Changes of other launchers do not matter: right after many registrations, every read would miss.)
-    if (changes === (this.launcherRowChanges.get(id) ?? 0) && resyncs === this.launcherResyncs) {
-      this.launcherRows.set(id, row);
-    }
-    return row;
-  }
-
-  /** The current count of job changes, to read before a lookup whose empty result is then recorded. */
-  get jobChangeCount(): number {
-    return this.jobChanges;
-  }
-
-  /** Offers were made here: the launchers that got them hold something now. */
-  offered(): void {
-    this.jobChanges++;
-  }
-
-  /** Whether a claim for this launcher could find something its last claim did not. */
-  mayClaim(launcherId: string): boolean {
-    return this.claimedAllAt.get(launcherId) !== this.jobChanges;
-  }
-
-  /** Records that a claim begun at count `at` found nothing more for the launcher. */
-  claimedAll(launcherId: string, at: number): void {
-    this.claimedAllAt.set(launcherId, at);
-  }
-
-  /**
-   * Whether the launcher may hold offers or cancelling jobs (else it held
-   * none at the current count). Always so with several coordinators: offers
-   * made by another one are not announced, and a retried poll must find them.
-   */
-  mayHold(launcherId: string): boolean {
-    return this.feed !== null || this.holdsNothingAt.get(launcherId) !== this.jobChanges;
-  }
-
-  /** Records that a lookup begun at count `at` found no offer and no cancelling job for the launcher. */
-  holdsNothing(launcherId: string, at: number): void {
-    this.holdsNothingAt.set(launcherId, at);
-  }
-
-  /** A launcher's row changed (its credential, say): drop what is kept of it, at once. */
-  launcherChanged(id: string): void {
-    this.launcherRowChanges.set(id, (this.launcherRowChanges.get(id) ?? 0) + 1);
-    this.launcherRows.delete(id);
-    this.claimedAllAt.delete(id);
-    this.holdsNothingAt.delete(id);
-    this.leases.forget(id);
-    this.dispatcher.wakeLauncher(id);
+  now(): number {
+    return this.clock.now();
   }
 
   /** Aborts when the coordinator shuts down. */
@@ -140,8 +81,40 @@ export class Engine {
     return this.shutdown.signal;
   }
 
-  now(): number {
-    return Date.now();
+  /** Waits for a storage write, acts on what it changed, and returns its value. */
+  async write<T>(pending: Promise<Written<T>>): Promise<T> {
+    const { value, changes } = await pending;
+    await this.apply(changes);
+    return value;
+  }
+
+  /**
+   * The fast path of `write` for a new job: it is handed to held polls the
+   * moment its transaction commits, while the commit is made durable (see
+   * TransactionOptions.committed). Safe because a launcher starts nothing
+   * before its AcceptJob, which is durable only after the job is. A write
+   * whose sync fails answers with that failure.
+   */
+  async writeHandingOffAtCommit<T>(run: (committed: (w: Written<T>) => void) => Promise<Written<T>>): Promise<T> {
+    let applied: Promise<void> | undefined;
+    const { value, changes } = await run((w) => {
+      applied = this.apply(w.changes);
+      applied.catch(() => {}); // awaited below, once the commit is durable
+    });
+    await (applied ?? this.apply(changes));
+    return value;
+  }
+
+  /** A launcher's row, kept between reads until it changes (see PollCaches.launcher). */
+  launcher(id: string): Promise<LauncherRow> {
+    return this.caches.launcher(id, () => loadLauncher(this.db, id));
+  }
+
+  /** A launcher's row changed (its credential, say): what is kept of it goes at once, and its polls look again. */
+  launcherChanged(id: string): void {
+    this.caches.launcherChanged(id);
+    this.leases.forget(id);
+    this.dispatcher.wakeLauncher(id);
   }
 
   /**
@@ -174,11 +147,7 @@ export class Engine {
         void this.applyRemote(message).catch((e) => this.log.error("cannot apply a change", { error: errorText(e) }));
       },
       onResync: () => {
-        this.jobChanges++;
-        this.launcherResyncs++;
-        this.launcherRows.clear();
-        this.claimedAllAt.clear();
-        this.holdsNothingAt.clear();
+        this.caches.resync();
         this.dispatcher.wakeAll();
         this.watchers.wakeAll();
         void this.timer.fireNow();
@@ -187,8 +156,10 @@ export class Engine {
   }
 
   /** Reacts to committed changes: wakes watchers, launchers and eligible waiters, arms deadlines; tells other coordinators. */
-  async publish(changes: Changes): Promise<void> {
-    if (changes.jobs.length > 0) this.jobChanges++;
+  private async apply(changes: Changes): Promise<void> {
+    if (changes.jobs.length > 0 || changes.offers.length > 0) this.caches.jobsChanged();
+    for (const at of changes.leases) this.timer.arm(at);
+    for (const offer of changes.offers) if (offer.deadline_at !== null) this.timer.arm(offer.deadline_at);
     const launchers = new Set(changes.launchers);
     for (const job of changes.jobs) {
       this.watchers.changed(job.id);
@@ -212,7 +183,7 @@ export class Engine {
 
   /** Another coordinator's changes: the same wake-ups, from the rows as they are now. */
   private async applyRemote(message: ChangeMessage): Promise<void> {
-    if (message.changed.length > 0 || message.ready.length > 0) this.jobChanges++;
+    if (message.changed.length > 0 || message.ready.length > 0) this.caches.jobsChanged();
     for (const id of message.launchers) this.launcherChanged(id);
     const rows = await loadJobs(this.db, [...new Set([...message.changed, ...message.ready])]);
     for (const job of rows) {
@@ -223,8 +194,8 @@ export class Engine {
     await this.offer(rows.filter((j) => ready.has(j.id) && j.state === JobState.QUEUED));
   }
 
-  /** Hands ready jobs to held polls. */
-  async offer(jobs: readonly JobRow[]): Promise<void> {
+  /** Hands ready jobs to held polls (the direct handoff), with what each requires of a launcher. */
+  private async offer(jobs: readonly JobRow[]): Promise<void> {
     if (jobs.length === 0 || this.dispatcher.size === 0) return;
     this.dispatcher.offer(await jobRequirements(this.db, jobs));
   }
@@ -232,12 +203,8 @@ export class Engine {
   /** Does all due work and returns the next deadline. */
   private async runDue(): Promise<number | null> {
     const now = this.now();
-    await this.publish(await lapseLaunchers(this.db, this.policy, now));
-    for (let more = true; more;) {
-      const due = await expireDueJobs(this.db, this.policy, now);
-      await this.publish(due.changes);
-      more = due.more;
-    }
+    await this.write(lapseLaunchers(this.db, this.policy, now));
+    for (let more = true; more;) more = (await this.write(expireDueJobs(this.db, this.policy, now))).more;
     return await nextDeadline(this.db);
   }
 }

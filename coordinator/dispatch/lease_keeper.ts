@@ -1,21 +1,21 @@
-import { endOrphans, findOrphans, heldAttempts, renewLeases } from "../storage/heartbeat.ts";
-import type { Changes } from "../storage/db/transaction.ts";
+import type { Clock } from "../domain/clock.ts";
+import { findOrphans } from "../domain/orphans.ts";
+import type { RetryPolicy } from "../domain/retry.ts";
+import type { Written } from "../storage/changes.ts";
 import type { Db } from "../storage/db/open_database.ts";
-import type { RetryPolicy } from "../storage/end_attempt.ts";
+import { endOrphans, heldAttempts, renewLeases } from "../storage/heartbeat.ts";
+import type { PollCaches } from "./poll_caches.ts";
 
 export interface LeaseKeeperOptions {
   leaseMs: number;
   heartbeatIntervalMs: number;
-  /** Attempts younger than this may be missing from a heartbeat (their AcceptJob answer is in flight). */
+  /** Attempts younger than this may be missing from a heartbeat (see orphanGraceMs). */
   orphanGraceMs: number;
   policy: RetryPolicy;
-  /** Acts on what a flush changed (orphaned attempts) and on the earliest lease written. */
-  publish(changes: Changes, earliestLease: number): Promise<void>;
-  /**
-   * A count that moves whenever any job changes (see Engine.jobChangeCount),
-   * or null where changes are not all seen (several coordinators).
-   */
-  jobChangeCount(): number | null;
+  clock: Clock;
+  caches: PollCaches;
+  /** Acts on what a write changed (Engine.write). */
+  write<T>(pending: Promise<Written<T>>): Promise<T>;
   onError(error: unknown): void;
 }
 
@@ -27,7 +27,7 @@ export interface LeaseKeeperOptions {
  * hold, to end the ones they no longer run (as a heartbeat would). With a
  * thousand idle launchers that is two statements per flush instead of two
  * per heartbeat. A launcher found holding nothing is not looked up again
- * while no job changes (on a single coordinator, which sees every change).
+ * while no job changes (see PollCaches.attemptsHeld).
  *
  * A lease written by a flush runs from the oldest heartbeat in it, so it is
  * never longer than the design's lease after the launcher's heartbeat. The
@@ -40,10 +40,6 @@ export class LeaseKeeper {
   private beats = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  /** Launchers found holding no attempt, when the job change count stood at `clearAt`. */
-  private clear = new Set<string>();
-  private clearAt: number | null = null;
-  private clearSince = 0;
   readonly flushMs: number;
 
   constructor(private readonly db: Db, private readonly options: LeaseKeeperOptions) {
@@ -59,39 +55,24 @@ export class LeaseKeeper {
     }, this.flushMs);
   }
 
-  /** Forgets a launcher's noted heartbeat: it registered again, lapsed or left. */
+  /** Forgets a launcher's noted heartbeat: it registered again, lapsed, left, or runs something now. */
   forget(launcherId: string): void {
     this.beats.delete(launcherId);
-    this.clear.delete(launcherId);
+    this.options.caches.launcherBusy(launcherId);
   }
 
   private async flush(): Promise<void> {
     const beats = this.beats;
     if (beats.size === 0) return;
     this.beats = new Map();
+    const { caches, clock, orphanGraceMs, policy, write } = this.options;
     const oldest = [...beats.values()].reduce((min, at) => Math.min(min, at), Infinity);
-    const lease = oldest + this.options.leaseMs;
     const ids = [...beats.keys()];
-    await renewLeases(this.db, ids, lease);
-    // A job changed since the launchers were found holding nothing: look again. And at least once a
-    // lease in any case, should a change ever go unpublished (a commit whose sync failed).
-    const at = this.options.jobChangeCount();
-    const now = Date.now();
-    if (at === null || at !== this.clearAt || now - this.clearSince > this.options.leaseMs) {
-      this.clear = new Set();
-      this.clearSince = now;
-    }
-    const unknown = ids.filter((id) => !this.clear.has(id));
-    const held = unknown.length > 0 ? await heldAttempts(this.db, unknown) : [];
-    if (at !== null) {
-      const holding = new Set(held.map((h) => h.launcher_id));
-      for (const id of unknown) if (!holding.has(id)) this.clear.add(id);
-      this.clearAt = at;
-    }
+    await write(renewLeases(this.db, ids, oldest + this.options.leaseMs));
+    const held = await caches.attemptsHeld(ids, (unknown) => heldAttempts(this.db, unknown));
     // These launchers said they run nothing: every attempt they hold past the grace is an orphan.
-    const orphans = findOrphans(held, [], this.options.orphanGraceMs, now);
-    const orphaned = await endOrphans(this.db, orphans, this.options.policy, now);
-    await this.options.publish({ jobs: orphaned, launchers: [] }, lease);
+    const now = clock.now();
+    await write(endOrphans(this.db, findOrphans(held, [], orphanGraceMs, now), policy, now));
   }
 
   stop(): void {

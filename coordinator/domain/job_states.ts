@@ -1,4 +1,4 @@
-import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
 import { failedPrecondition } from "./errors.ts";
 
@@ -28,31 +28,6 @@ export function assertTransition(jobId: string, from: JobState, to: JobState): v
   if (!transitions[from].includes(to)) {
     throw failedPrecondition(`job "${jobId}" cannot go from ${JobState[from]} to ${JobState[to]}`);
   }
-}
-
-/** Infrastructure failures are retried by default; a job's own failures only when it asks. */
-export function isRetryable(reason: FailureReason, retryJobFailures: boolean): boolean {
-  switch (reason) {
-    case FailureReason.LAUNCHER_LOST:
-    case FailureReason.OFFER_EXPIRED:
-      return true;
-    case FailureReason.EXIT_NONZERO:
-    case FailureReason.EXECUTOR_ERROR:
-    case FailureReason.TIMEOUT:
-      return retryJobFailures;
-    default:
-      return false;
-  }
-}
-
-/**
- * The wait before attempt `attempt + 1`: the base doubled per attempt, capped,
- * with "equal jitter" (half fixed, half random) so that retries of jobs that
- * failed together do not arrive together.
- */
-export function retryBackoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(full / 2 + random() * (full / 2));
 }
 
 /** A session's state follows the state of its latest turn. */

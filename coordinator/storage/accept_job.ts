@@ -1,37 +1,33 @@
 import { sql } from "kysely";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { checkFencing } from "../domain/check_fencing.ts";
 import { failedPrecondition } from "../domain/errors.ts";
 import { sessionStateFor } from "../domain/job_states.ts";
-import { checkFencing } from "../domain/check_fencing.ts";
+import type { AttemptReport } from "../domain/reports.ts";
+import { jobWritten, type Written } from "./changes.ts";
 import { isPostgres } from "./db/dialect.ts";
-import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
 import { inTransaction } from "./db/transaction.ts";
+import { loadJobForUpdate } from "./load_job.ts";
 
-export interface AcceptParams {
-  launcherId: string;
+export interface AcceptParams extends AttemptReport {
   hostname: string;
-  jobId: string;
-  /** The epoch the offer's fencing token stands for (FencingTokens.epochOf). */
-  epoch: number;
 }
 
 /**
  * Starts the attempt an offer stands for. Accepting an attempt that is
  * already running under the same token returns it unchanged, so a retried
- * AcceptJob is harmless. Returns the job and whether this call changed it.
+ * AcceptJob is harmless.
  */
-export async function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{ job: JobRow; changed: boolean }> {
-  if (isPostgres(db)) {
-    const running = await startOffered(db, p, now);
-    if (running) return { job: running, changed: true };
-  }
+export async function acceptJob(db: Db, p: AcceptParams, now: number): Promise<Written<JobRow>> {
+  const started = await acceptInOneStatement(db, p, now);
+  if (started) return jobWritten(started, true);
   return await inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
     if (job.state === JobState.RUNNING || job.state === JobState.CANCELLING) {
       checkFencing(job, p.launcherId, p.epoch, [job.state]);
-      return { job, changed: false };
+      return jobWritten(job, false);
     }
     if (job.state === JobState.QUEUED && job.launcher_id === p.launcherId && job.epoch === p.epoch) {
       throw failedPrecondition(`Cannot accept job "${job.id}": its offer expired and it went back to the queue`);
@@ -47,20 +43,22 @@ export async function acceptJob(db: Db, p: AcceptParams, now: number): Promise<{
       await tx.updateTable("sessions").set({ ...startOver, ...sessionTurn(p, now), last_job_id: job.id })
         .where("id", "=", job.session_id).execute();
     }
-    return { job: running, changed: true };
+    return jobWritten(running, true);
   });
 }
 
 /**
- * The usual accept, on PostgreSQL in one statement (one round trip, where
- * the transaction above takes four): the job goes from OFFERED to RUNNING
- * only if this launcher holds the offer under this token, and its session
- * follows. The UPDATE re-checks its condition on the row as it is when it
- * locks it, so a concurrent change cannot slip between check and write.
- * Anything else (a retry, a stale token, an expired offer) returns nothing
- * and takes the transaction, which says what is wrong.
+ * The fast path of the usual accept, on PostgreSQL: one statement (one
+ * round trip, where the transaction above takes four). The job goes from
+ * OFFERED to RUNNING only if this launcher holds the offer under this
+ * token, and its session follows. The UPDATE re-checks its condition on the
+ * row as it is when it locks it, so a concurrent change cannot slip between
+ * check and write. Anything else (a retry, a stale token, an expired offer)
+ * returns nothing and takes the transaction, which says what is wrong.
+ * SQLite has no round trips to save: always nothing there.
  */
-async function startOffered(db: Db, p: AcceptParams, now: number): Promise<JobRow | undefined> {
+async function acceptInOneStatement(db: Db, p: AcceptParams, now: number): Promise<JobRow | undefined> {
+  if (!isPostgres(db)) return undefined;
   return await db
     .with("running", (qb) =>
       qb.updateTable("jobs").set({

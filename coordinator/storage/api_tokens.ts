@@ -38,12 +38,6 @@ export function findToken(db: Db, secretHash: string): Promise<ApiTokenRow | und
   return db.selectFrom("api_tokens").selectAll().where("secret_hash", "=", secretHash).executeTakeFirst();
 }
 
-/** Whether a token works at `now`: the one rule, which listTokens' SQL repeats (a test holds the two together). */
-export function tokenState(row: Pick<ApiTokenRow, "revoke_time" | "expire_time">, now: number): "active" | "revoked" | "expired" {
-  if (row.revoke_time !== null) return "revoked";
-  return row.expire_time !== null && row.expire_time <= now ? "expired" : "active";
-}
-
 /** The tokens, oldest first; only those that still work (see tokenState) unless `includeInactive`. */
 export async function listTokens(db: Db, includeInactive: boolean, now: number): Promise<ApiTokenRow[]> {
   let query = db.selectFrom("api_tokens").selectAll().orderBy("create_time").orderBy("id");

@@ -1,19 +1,15 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
-import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { checkFencing } from "../domain/check_fencing.ts";
+import { eventOffsetMismatch } from "../domain/errors.ts";
+import type { AttemptReport } from "../domain/reports.ts";
+import { jobWritten, type Written } from "./changes.ts";
 import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
 import { inTransaction } from "./db/transaction.ts";
 
-export interface AppendParams {
-  launcherId: string;
-  jobId: string;
-  /** The epoch the report's fencing token stands for (FencingTokens.epochOf). */
-  epoch: number;
+export interface AppendParams extends AttemptReport {
   firstOffset: number;
   events: JsonObject[];
   executorSessionId: string | null;
@@ -31,23 +27,15 @@ export function appendJobEvents(
   p: AppendParams,
   maxJobEventBytes: number,
   now: number,
-): Promise<{ job: JobRow; changed: boolean }> {
+): Promise<Written<JobRow>> {
   return inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
     checkFencing(job, p.launcherId, p.epoch, [JobState.RUNNING, JobState.CANCELLING]);
     if (p.firstOffset > job.next_event_offset) {
-      throw new ConnectError(
-        `events of job "${job.id}" must continue at offset ${job.next_event_offset}, not ${p.firstOffset}; ` +
-          `resend from offset ${job.next_event_offset}`,
-        Code.OutOfRange,
-        undefined,
-        [{ desc: EventOffsetMismatchSchema, value: create(EventOffsetMismatchSchema, {
-          expectedOffset: BigInt(job.next_event_offset),
-        }) }],
-      );
+      throw eventOffsetMismatch(job.id, job.next_event_offset, p.firstOffset);
     }
     const fresh = p.events.slice(job.next_event_offset - p.firstOffset);
-    if (fresh.length === 0 && !p.executorSessionId) return { job, changed: false };
+    if (fresh.length === 0 && !p.executorSessionId) return jobWritten(job, false);
     let bytes = job.event_bytes;
     const rows = [];
     for (const [i, event] of fresh.entries()) {
@@ -72,6 +60,6 @@ export function appendJobEvents(
       await tx.updateTable("sessions").set({ executor_session_id: p.executorSessionId, update_time: now })
         .where("id", "=", job.session_id).where("last_job_id", "=", job.id).execute();
     }
-    return { job: updated, changed: true };
+    return jobWritten(updated, true);
   });
 }

@@ -1,6 +1,7 @@
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { failedPrecondition } from "../domain/errors.ts";
 import { assertTransition, sessionStateFor } from "../domain/job_states.ts";
+import { jobWritten, type Written } from "./changes.ts";
 import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
@@ -17,20 +18,20 @@ export function cancelJob(
   jobId: string,
   reason: string,
   now: number,
-): Promise<{ job: JobRow; changed: boolean }> {
+): Promise<Written<JobRow>> {
   return inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, jobId);
     switch (job.state) {
       case JobState.CANCELLING:
       case JobState.CANCELLED:
-        return { job, changed: false };
+        return jobWritten(job, false);
       case JobState.SUCCEEDED:
       case JobState.FAILED:
         throw failedPrecondition(`job "${job.id}" already ended ${JobState[job.state]}; there is nothing to cancel`);
       case JobState.RUNNING:
-        return { job: await stopRunningJob(tx, job, FailureReason.CANCELLED, now), changed: true };
+        return jobWritten(await stopRunningJob(tx, job, FailureReason.CANCELLED, now), true);
       default:
-        return { job: await cancelWaitingJob(tx, job, reason, now), changed: true };
+        return jobWritten(await cancelWaitingJob(tx, job, reason, now), true);
     }
   });
 }

@@ -4,6 +4,7 @@ import { isPostgres } from "./db/dialect.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow, LauncherRow } from "./db/rows.ts";
 import { inTransaction } from "./db/transaction.ts";
+import { type Written, written } from "./changes.ts";
 
 export interface ClaimParams {
   launcher: LauncherRow;
@@ -35,8 +36,8 @@ const { QUEUED, OFFERED, RUNNING, CANCELLING, RETRY_WAIT, SUCCEEDED, FAILED, CAN
  * SQLite evaluates every queued row before limiting (150 µs at 3,000
  * queued, against 6 µs), and each launcher asks for few distinct limits.
  */
-export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<JobRow[]> {
-  if (params.limit <= 0) return [];
+export async function claimJobs(db: Db, params: ClaimParams, now: number): Promise<Written<JobRow[]>> {
+  if (params.limit <= 0) return written([]);
   const rows = isPostgres(db)
     ? (await postgresClaim(params, now).execute(db)).rows
     // An offer needs no fsync of its own (see TransactionOptions.durable): it becomes durable with the
@@ -44,7 +45,8 @@ export async function claimJobs(db: Db, params: ClaimParams, now: number): Promi
     : await inTransaction(db, async (tx) => (await claimStatement(params, now, "sqlite").execute(tx)).rows, {
       durable: false,
     });
-  return rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  const offers = rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  return written(offers, { offers });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { JobRow, SessionRow } from "./db/rows.ts";
 import { isPostgres, isUniqueViolation } from "./db/dialect.ts";
 import type { JobLabelTable, JobTable } from "./db/schema.ts";
 import { inTransaction, type Tx } from "./db/transaction.ts";
+import { type Written, written } from "./changes.ts";
 
 /** A validated CreateJob request, with defaults applied. */
 export interface NewJob {
@@ -48,8 +49,8 @@ export async function createJob(
   db: Db,
   input: NewJob,
   now: number,
-  committed?: (created: CreatedJob) => void,
-): Promise<CreatedJob> {
+  committed?: (created: Written<CreatedJob>) => void,
+): Promise<Written<CreatedJob>> {
   try {
     return await insertJob(db, input, now, committed);
   } catch (error) {
@@ -60,18 +61,24 @@ export async function createJob(
   }
 }
 
+/** A new job is a change; the first job of a repeated idempotency key is not. */
+function created(job: JobRow, existing: boolean): Written<CreatedJob> {
+  return written({ job, existing }, existing ? {} : { jobs: [job] });
+}
+
 async function insertJob(
   db: Db,
   input: NewJob,
   now: number,
-  committed: ((created: CreatedJob) => void) | undefined,
-): Promise<CreatedJob> {
-  if (isPostgres(db) && input.type === JobType.COMMAND && input.idempotencyKey === null) {
-    const created = await insertCommand(db, input, now);
-    committed?.(created);
-    return created;
+  committed: ((created: Written<CreatedJob>) => void) | undefined,
+): Promise<Written<CreatedJob>> {
+  const command = await insertCommandInOneStatement(db, input, now);
+  if (command) {
+    const result = created(command, false);
+    committed?.(result);
+    return result;
   }
-  return inTransaction(db, async (tx): Promise<CreatedJob> => {
+  return inTransaction(db, async (tx): Promise<Written<CreatedJob>> => {
     if (input.idempotencyKey !== null) {
       const first = await tx.selectFrom("jobs").selectAll().where("idempotency_key", "=", input.idempotencyKey)
         .executeTakeFirst();
@@ -82,7 +89,7 @@ async function insertJob(
               "request; use a new key for a new job",
           );
         }
-        return { job: first, existing: true };
+        return created(first, true);
       }
     }
     const jobId = newId("job", now);
@@ -90,30 +97,7 @@ async function insertJob(
     let projectDir = input.projectDir;
     if (input.type === JobType.START_SESSION) {
       sessionId = newId("ses", now);
-      if (input.sessionName !== null) {
-        const taken = await tx.selectFrom("sessions").select("id").where("name", "=", input.sessionName)
-          .executeTakeFirst();
-        if (taken) {
-          throw alreadyExists(
-            `sessionName "${input.sessionName}" is taken by session "${taken.id}"; resume it with ` +
-              "JOB_TYPE_RESUME_SESSION and sessionId, or pick another name",
-          );
-        }
-      }
-      await tx.insertInto("sessions").values({
-        id: sessionId,
-        name: input.sessionName,
-        executor: input.executor,
-        executor_session_id: null,
-        launcher_id: null,
-        hostname: null,
-        project_dir: input.projectDir,
-        state: SessionState.PENDING,
-        last_job_id: jobId,
-        result: null,
-        create_time: now,
-        update_time: now,
-      }).execute();
+      await insertSession(tx, input, { sessionId, jobId }, now);
     } else if (input.type === JobType.RESUME_SESSION) {
       const session = await tx.selectFrom("sessions").selectAll().where("id", "=", sessionId!).executeTakeFirst();
       if (!session) throw notFound(`session "${sessionId}" not found; start one with JOB_TYPE_START_SESSION`);
@@ -123,25 +107,54 @@ async function insertJob(
       .returningAll().executeTakeFirstOrThrow();
     const labels = jobLabels(input, jobId);
     if (labels.length > 0) await tx.insertInto("job_labels").values(labels).execute();
-    return { job, existing: false };
+    return created(job, false);
   }, { committed });
 }
 
+/** The session a START_SESSION job opens; its name must be free. */
+async function insertSession(tx: Tx, input: NewJob, ids: { sessionId: string; jobId: string }, now: number) {
+  if (input.sessionName !== null) {
+    const taken = await tx.selectFrom("sessions").select("id").where("name", "=", input.sessionName)
+      .executeTakeFirst();
+    if (taken) {
+      throw alreadyExists(
+        `sessionName "${input.sessionName}" is taken by session "${taken.id}"; resume it with ` +
+          "JOB_TYPE_RESUME_SESSION and sessionId, or pick another name",
+      );
+    }
+  }
+  await tx.insertInto("sessions").values({
+    id: ids.sessionId,
+    name: input.sessionName,
+    executor: input.executor,
+    executor_session_id: null,
+    launcher_id: null,
+    hostname: null,
+    project_dir: input.projectDir,
+    state: SessionState.PENDING,
+    last_job_id: ids.jobId,
+    result: null,
+    create_time: now,
+    update_time: now,
+  }).execute();
+}
+
 /**
- * A plain command without an idempotency key, on PostgreSQL, in one
- * statement (one round trip, where a transaction takes three): the job and
- * its labels, inserted together or not at all.
+ * The fast path of a plain command without an idempotency key, on
+ * PostgreSQL: one statement (one round trip, where a transaction takes
+ * three), the job and its labels inserted together or not at all. Nothing
+ * (the transaction above) on SQLite and for every other job.
  */
-async function insertCommand(db: Db, input: NewJob, now: number): Promise<CreatedJob> {
+async function insertCommandInOneStatement(db: Db, input: NewJob, now: number): Promise<JobRow | undefined> {
+  if (!isPostgres(db) || input.type !== JobType.COMMAND || input.idempotencyKey !== null) return undefined;
   const jobId = newId("job", now);
   const values = jobValues(input, { jobId, sessionId: input.sessionId, projectDir: input.projectDir }, now);
   const labels = jobLabels(input, jobId);
-  const job = labels.length === 0
+  return labels.length === 0
     ? await db.insertInto("jobs").values(values).returningAll().executeTakeFirstOrThrow()
     : await db.with("job", (qb) => qb.insertInto("jobs").values(values).returningAll())
       .with("labels", (qb) => qb.insertInto("job_labels").values(labels).returning("job_id"))
       .selectFrom("job").selectAll().executeTakeFirstOrThrow();
-  return { job, existing: false };
 }
 
 /** The row of a new queued job. */

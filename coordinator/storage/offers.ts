@@ -1,7 +1,8 @@
 import { type FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
-import type { Tx } from "./db/transaction.ts";
+import { inTransaction, type Tx } from "./db/transaction.ts";
+import { type Written, written } from "./changes.ts";
 
 /**
  * A launcher's outstanding offers (those of an earlier poll with the same id
@@ -46,4 +47,11 @@ export async function jobsToStop(db: Db, launcherId: string): Promise<string[]> 
   const rows = await db.selectFrom("jobs").select("id")
     .where("launcher_id", "=", launcherId).where("state", "=", JobState.CANCELLING).execute();
   return rows.map((r) => r.id);
+}
+
+/** Hands back offers a poll claimed for a client that went away: no attempt is burnt. */
+export async function handBackOffers(db: Db, offers: readonly JobRow[], now: number): Promise<Written<void>> {
+  // Like the offer itself, needs no fsync of its own (see TransactionOptions.durable).
+  const released = await inTransaction(db, (tx) => releaseOffers(tx, offers, now), { durable: false });
+  return written(undefined, { jobs: released });
 }

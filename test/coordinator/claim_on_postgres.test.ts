@@ -69,7 +69,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     await db.insertInto("launchers").values(launchers).execute();
     const ids = new Map<string, string>();
     const add = async (name: string, overrides: Partial<NewJob>) =>
-      ids.set((await createJob(db, job(overrides), now)).job.id, name);
+      ids.set((await createJob(db, job(overrides), now)).value.job.id, name);
     await add("low", { priority: -1 });
     await add("high", { priority: 5 });
     await add("agent", { executor: "claude-code" });
@@ -90,7 +90,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
           const viaStatement = await rolledBack(db, async (tx) =>
             (await claimStatement(params, now, "postgres").execute(tx)).rows
               .sort((a, b) => b.priority - a.priority || a.seq - b.seq));
-          const viaFunction = await rolledBack(db, (tx) => claimJobs(tx, params, now));
+          const viaFunction = await rolledBack(db, async (tx) => (await claimJobs(tx, params, now)).value);
           expect(viaFunction.map((j) => ids.get(j.id))).toEqual(viaStatement.map((j) => ids.get(j.id)));
           expect(viaFunction).toEqual(viaStatement);
         }
@@ -98,15 +98,15 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     };
     const take = async (l: LauncherRow, limit: number) => {
       await compare();
-      return await claimJobs(db, { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000, credentialHash }, now);
+      return (await claimJobs(db, { launcher: l, pollId: "p", limit, acceptTimeoutMs: 15_000, credentialHash }, now)).value;
     };
     const run = async (l: LauncherRow, j: JobRow) =>
-      (await acceptJob(db, { launcherId: l.id, hostname: l.hostname, jobId: j.id, epoch: j.epoch }, now)).job;
+      (await acceptJob(db, { launcherId: l.id, hostname: l.hostname, jobId: j.id, epoch: j.epoch }, now)).value;
     const succeed = async (l: LauncherRow, j: JobRow, executorSessionId: string | null = null) =>
       (await finishJob(db, {
         launcherId: l.id, jobId: j.id, epoch: j.epoch, nextEventOffset: 0,
         outcome: { state: JobState.SUCCEEDED, reason: FailureReason.UNSPECIFIED, error: "", exitCode: 0, result: { ok: true }, executorSessionId },
-      }, policy, now)).job;
+      }, policy, now)).value;
 
     // Priority first; "pair 1" is not the head of its key's queue while "pair 2" waits; then FIFO.
     expect((await take(gpu, 3)).map((j) => ids.get(j.id))).toEqual(["high", "pair 2", "agent"]);
@@ -135,8 +135,8 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     const l = launcher("taken-over", "h", ["echo"], {});
     await db.insertInto("launchers").values(l).execute();
     await createJob(db, job(), now);
-    const claim = (hash: string) =>
-      claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000, credentialHash: hash }, now);
+    const claim = async (hash: string) =>
+      (await claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000, credentialHash: hash }, now)).value;
     expect(await claim("the-replaced-credential")).toEqual([]);
     expect((await claim(credentialHash)).map((j) => j.state)).toEqual([JobState.OFFERED]);
   });
@@ -147,7 +147,7 @@ describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
     await db.insertInto("launchers").values(fleet).execute();
     const claimed = (await Promise.all(
       fleet.map((l) => claimJobs(db, { launcher: l, pollId: "p", limit: 5, acceptTimeoutMs: 15_000, credentialHash }, now)),
-    )).flat();
+    )).flatMap((claim) => claim.value);
     expect(claimed).toHaveLength(2);
     const queued = await db.selectFrom("jobs").select("seq").where("state", "=", JobState.QUEUED).orderBy("seq").execute();
     expect(Math.max(...claimed.map((j) => j.seq))).toBeLessThan(queued[0]!.seq);

@@ -4,7 +4,7 @@ import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
-import { retryBackoffMs } from "../../coordinator/domain/job_states.ts";
+import { retryBackoffMs } from "../../coordinator/domain/retry.ts";
 import { echoJob } from "../support/jobs.ts";
 
 
@@ -77,9 +77,10 @@ describe("retries, timeouts and match timeouts", () => {
   });
 
   it("backs off exponentially with equal jitter, capped", () => {
-    expect(retryBackoffMs(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(retryBackoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(retryBackoffMs(4, 1000, 60_000, () => 1)).toBe(8000);
-    expect(retryBackoffMs(20, 1000, 60_000, () => 1)).toBe(60_000);
+    const policy = { retryBackoffMs: 1000, retryBackoffMaxMs: 60_000 };
+    expect(retryBackoffMs(1, policy, () => 0)).toBe(500);
+    expect(retryBackoffMs(1, policy, () => 1)).toBe(1000);
+    expect(retryBackoffMs(4, policy, () => 1)).toBe(8000);
+    expect(retryBackoffMs(20, policy, () => 1)).toBe(60_000);
   });
 });

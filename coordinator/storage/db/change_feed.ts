@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import pg from "pg";
 import { errorText, type Logger } from "../../log.ts";
+import { backoffMs } from "../../domain/retry.ts";
 import type { Db } from "./open_database.ts";
 
 /** What one coordinator tells the others after a commit. */
@@ -70,7 +71,7 @@ export async function openChangeFeed(url: string, db: Db, handlers: FeedHandlers
         return;
       } catch (error) {
         await next.end().catch(() => {});
-        const delay = Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        const delay = backoffMs(attempt + 1, 250, 10_000);
         log.warn("cannot listen for changes; retrying", { error: errorText(error), retryInMs: Math.round(delay) });
         await new Promise((r) => setTimeout(r, delay));
       }

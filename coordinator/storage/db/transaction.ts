@@ -3,27 +3,11 @@ import { dirname } from "node:path";
 import { type Kysely, sql } from "kysely";
 import { isPostgres } from "./dialect.ts";
 import type { Db } from "./open_database.ts";
-import type { JobRow } from "./rows.ts";
 import type { Tables } from "./schema.ts";
 import type { WalCheckpointer } from "./wal_checkpointer.ts";
 
 /** A connection inside a transaction. */
 export type Tx = Kysely<Tables>;
-
-/**
- * What a storage operation changed, for the coordinator to act on after the
- * commit: jobs to dispatch, watch streams to wake, launchers to tell.
- */
-export interface Changes {
-  /** Jobs whose state, events or deadline changed, as they are now. */
-  readonly jobs: JobRow[];
-  /** Launchers whose held polls must look again for commands. */
-  readonly launchers: string[];
-}
-
-export function noChanges(): Changes {
-  return { jobs: [], launchers: [] };
-}
 
 export interface TransactionOptions<T = unknown> {
   /**

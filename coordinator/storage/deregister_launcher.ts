@@ -1,0 +1,50 @@
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { failedPrecondition } from "../domain/errors.ts";
+import type { RetryPolicy } from "../domain/retry.ts";
+import { type Written, written } from "./changes.ts";
+import type { Db } from "./db/open_database.ts";
+import type { LauncherRow } from "./db/rows.ts";
+import { inTransaction } from "./db/transaction.ts";
+import { endLauncherJobs } from "./end_launcher_jobs.ts";
+import { loadLauncher } from "./load_launcher.ts";
+
+/**
+ * Deregisters a launcher: it takes no more work and its jobs are taken away.
+ * `removed` (an operator's RemoveLauncher, not the launcher's own leaving)
+ * also frees its identity for another registration token.
+ */
+export function deregisterLauncher(
+  db: Db,
+  id: string,
+  policy: RetryPolicy,
+  now: number,
+  options: { removed: boolean },
+): Promise<Written<LauncherRow>> {
+  return inTransaction(db, async (tx) => {
+    await loadLauncher(tx, id);
+    const jobs = await endLauncherJobs(tx, id, `launcher "${id}" was deregistered`, policy, now);
+    const launcher = await tx.updateTable("launchers").set({
+      state: LauncherState.DEREGISTERED,
+      update_time: now,
+      ...(options.removed ? { registered_by: null } : {}),
+    }).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+    return written(launcher, { jobs, launchers: [id] });
+  });
+}
+
+/** Drains a live launcher: it keeps its jobs and takes no new ones. */
+export function drainLauncher(db: Db, id: string, now: number): Promise<Written<LauncherRow>> {
+  return inTransaction(db, async (tx) => {
+    const launcher = await loadLauncher(tx, id);
+    if (launcher.state === LauncherState.DRAINING) return written(launcher);
+    if (launcher.state !== LauncherState.ONLINE) {
+      throw failedPrecondition(
+        `launcher "${id}" is ${LauncherState[launcher.state]}; only an online launcher can be drained`,
+      );
+    }
+    const drained = await tx.updateTable("launchers").set({ state: LauncherState.DRAINING, update_time: now })
+      .where("id", "=", id).where("state", "=", LauncherState.ONLINE).returningAll().executeTakeFirst() ??
+      await loadLauncher(tx, id);
+    return written(drained, { launchers: [id] });
+  });
+}
