@@ -1,6 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { JobState, JobType } from "../../../gen/tether/v1/job_pb.ts";
 import { isPostgres } from "./dialect.ts";
+
+/*
+ * Job states and types in the SQL below come from the generated enums, written into the text as
+ * literals (sql.lit): DDL and a $$ function body take no parameters. This leaves the SQL of migrations
+ * that have shipped unchanged, because proto enum numbers never change (a number, once used, stays
+ * with its name); test/coordinator/migration_sql.test.ts holds the texts they have always sent.
+ */
+const { QUEUED, OFFERED, RUNNING, SUCCEEDED, FAILED, CANCELLING, CANCELLED, RETRY_WAIT } = JobState;
+const { RESUME_SESSION } = JobType;
 
 /** The schema's history. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -48,7 +58,7 @@ const migrations: Record<string, Migration> = {
         .addColumn("finish_time", "bigint")
         .execute();
       // The claim walks this index in dispatch order and touches queued rows only.
-      await sql`CREATE INDEX jobs_queue ON jobs (priority DESC, seq) WHERE state = 1`.execute(db);
+      await sql`CREATE INDEX jobs_queue ON jobs (priority DESC, seq) WHERE state = ${sql.lit(QUEUED)}`.execute(db);
       await sql`CREATE INDEX jobs_deadline ON jobs (deadline_at) WHERE deadline_at IS NOT NULL`.execute(db);
       await db.schema.createIndex("jobs_launcher").on("jobs").columns(["launcher_id", "state"]).execute();
       await db.schema.createIndex("jobs_session").on("jobs").columns(["session_id", "seq"]).execute();
@@ -111,9 +121,8 @@ const migrations: Record<string, Migration> = {
     // PostgreSQL only: the claim of coordinator/storage/claim_jobs.ts as one call, so one round trip
     // instead of BEGIN, lock, UPDATE, COMMIT. Being VOLATILE plpgsql, the UPDATE runs with a snapshot
     // taken after the lock is granted, so it sees every claim committed before. The UPDATE is
-    // claimStatement's, with the launcher's traits as arrays; states and types are the proto numbers
-    // (QUEUED 1, OFFERED 2, RUNNING 3, SUCCEEDED 4, FAILED 5, CANCELLING 6, CANCELLED 7, RETRY_WAIT 8;
-    // RESUME_SESSION 2). A change to the claim changes both, the function in a new migration.
+    // claimStatement's, with the launcher's traits as arrays, and its states and types from the generated
+    // enums (see the top of this file). A change to the claim changes both, the function in a new migration.
     async up(db: Kysely<unknown>) {
       if (!isPostgres(db)) return;
       await sql`
@@ -127,25 +136,25 @@ const migrations: Record<string, Migration> = {
           PERFORM pg_advisory_xact_lock(127979093517682);
           RETURN QUERY
           UPDATE jobs SET
-            state = 2, launcher_id = p_launcher_id, epoch = epoch + 1, offer_poll_id = p_poll_id,
+            state = ${sql.lit(OFFERED)}, launcher_id = p_launcher_id, epoch = epoch + 1, offer_poll_id = p_poll_id,
             deadline_at = p_deadline_at, update_time = p_now
           WHERE seq IN (
             SELECT j.seq FROM jobs j
-            WHERE j.state = 1
+            WHERE j.state = ${sql.lit(QUEUED)}
               AND j.executor = ANY (p_executors)
               AND (j.target_launcher_id IS NULL OR j.target_launcher_id = p_launcher_id)
               AND (j.target_hostname IS NULL OR j.target_hostname = p_hostname)
               AND NOT EXISTS (SELECT 1 FROM job_labels jl WHERE jl.job_id = j.id AND jl.label <> ALL (p_labels))
-              AND (j.type <> 2 OR EXISTS (
+              AND (j.type <> ${sql.lit(RESUME_SESSION)} OR EXISTS (
                 SELECT 1 FROM sessions s WHERE s.id = j.session_id AND s.launcher_id = p_launcher_id))
               AND (j.session_id IS NULL OR NOT EXISTS (
                 SELECT 1 FROM jobs p WHERE p.session_id = j.session_id AND p.seq < j.seq
-                  AND p.state NOT IN (4, 5, 7)))
+                  AND p.state NOT IN (${sql.lit(SUCCEEDED)}, ${sql.lit(FAILED)}, ${sql.lit(CANCELLED)})))
               AND (j.concurrency_key IS NULL OR (
                 (SELECT COUNT(*) FROM jobs r WHERE r.concurrency_key = j.concurrency_key
-                  AND r.state IN (2, 3, 6)) < j.concurrency_limit
+                  AND r.state IN (${sql.lit(OFFERED)}, ${sql.lit(RUNNING)}, ${sql.lit(CANCELLING)})) < j.concurrency_limit
                 AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.concurrency_key = j.concurrency_key
-                  AND e.state IN (1, 8)
+                  AND e.state IN (${sql.lit(QUEUED)}, ${sql.lit(RETRY_WAIT)})
                   AND (e.priority > j.priority OR (e.priority = j.priority AND e.seq < j.seq)))))
             ORDER BY j.priority DESC, j.seq
             LIMIT p_limit
