@@ -55,6 +55,13 @@ export class LeaseKeeper {
     }, this.flushMs);
   }
 
+  /** Renews the leases noted so far now, instead of at the next flush (tests that move the clock themselves). */
+  flushNow(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return this.flushing = this.flushing.then(() => this.flush());
+  }
+
   /** Forgets a launcher's noted heartbeat: it registered again, lapsed, left, or runs something now. */
   forget(launcherId: string): void {
     this.beats.delete(launcherId);

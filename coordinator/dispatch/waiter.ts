@@ -22,6 +22,7 @@ export class Waiter {
   private handed = new Map<string, Handoff>();
   private dirty = false;
   private commandsWoken = false;
+  private closing = false;
   private resolve: ((reason: WakeReason) => void) | null = null;
 
   constructor(readonly launcher: LauncherTraits, readonly canTakeJobs: boolean, private readonly clock: Clock) {}
@@ -60,12 +61,15 @@ export class Waiter {
 
   wake(reason: WakeReason = "woken"): void {
     this.dirty = true;
+    // A waiter added while the coordinator shuts down must not wait out its hold.
+    if (reason === "closing") this.closing = true;
     this.resolve?.(reason);
     this.resolve = null;
   }
 
   /** Waits until woken, until `deadline` (the clock's ms), or until `signal` aborts. */
   wait(deadline: number, signal: AbortSignal): Promise<WakeReason> {
+    if (this.closing) return Promise.resolve("closing");
     if (this.dirty) return Promise.resolve("woken");
     if (signal.aborted) return Promise.resolve("aborted");
     return new Promise((resolve) => {

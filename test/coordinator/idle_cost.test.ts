@@ -3,6 +3,7 @@ import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts"
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
+import { ManualClock } from "../support/manual_clock.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 
 const onSqlite = process.env.TETHER_TEST_BACKEND !== "postgres";
@@ -40,7 +41,10 @@ describe("idle launchers", () => {
 
   it.skipIf(!onSqlite)("send statements per lease flush, not per heartbeat or poll", async () => {
     // Heartbeats every 50 ms and polls held 50 ms: before batching, 40 launchers cost ~2,000 statements/s.
-    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000, pollHoldMs: 50 });
+    // The coordinator's clock stands still, so no lease lapses however slowly a loaded machine runs the loops.
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000, pollHoldMs: 50 }, undefined, {
+      clock: new ManualClock(),
+    });
     const launchers = await idle(40);
     await sleep(500);
     const flushMs = t.coordinator.engine.leases.flushMs;
@@ -58,36 +62,45 @@ describe("idle launchers", () => {
   });
 
   it("looks up an idle launcher's attempts once while no job changes, and again once one does", async () => {
-    // Heartbeats every 50 ms, flushes every 50 ms; orphans past a 100 ms grace.
-    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000 });
+    // Heartbeats every 50 ms, flushes every 50 ms; orphans past a 100 ms grace of the coordinator's clock.
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 2_000 }, undefined, { clock });
     const l = await LauncherDriver.register(t);
-    const beat = async (ms: number) => {
-      for (const end = Date.now() + ms; Date.now() < end;) {
+    const flushes = async (n: number) => {
+      for (let i = 0; i < n; i++) {
         await l.heartbeat([]);
-        await sleep(20);
+        await t.coordinator.engine.leases.flushNow();
       }
     };
     const lookups = /from "jobs" where "launcher_id" in/;
     const before = statements?.count(lookups);
-    await beat(600);
+    await flushes(10);
     if (statements) expect(statements.count(lookups) - before!).toBe(1);
-    // The launcher takes a job (a change), then says it runs nothing: the attempt is an orphan, and ends.
+    // The launcher takes a job (a change), then says it runs nothing: past the grace the attempt is an orphan, and ends.
     await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
     const offer = await l.nextOffer();
     await l.accept(offer);
-    await beat(600);
+    await flushes(1);
+    expect((await t.jobs.getJob({ id: offer.job!.id })).job!.state).toBe(JobState.RUNNING);
+    await clock.pass(101, t.coordinator);
+    await flushes(1);
     const { job } = await t.jobs.getJob({ id: offer.job!.id });
     expect(job!.state).not.toBe(JobState.RUNNING);
     expect(job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
   });
 
   it("keeps idle launchers' leases alive through batched renewals and lapses the silent one", async () => {
-    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 400, pollHoldMs: 100 });
-    const [alive] = await idle(1);
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ heartbeatIntervalMs: 50, leaseMs: 400, pollHoldMs: 100 }, undefined, { clock });
+    const alive = await LauncherDriver.register(t);
     const silent = await LauncherDriver.register(t);
-    await sleep(1_500); // almost four leases
+    for (let i = 0; i < 4; i++) { // 600 ms: a lease and a half
+      await alive.heartbeat([]);
+      await t.coordinator.engine.leases.flushNow();
+      await clock.pass(150, t.coordinator);
+    }
     const { launchers } = await t.operator.listLaunchers({});
-    expect(launchers.find((l) => l.id === alive!.id)!.state).toBe(LauncherState.ONLINE);
+    expect(launchers.find((l) => l.id === alive.id)!.state).toBe(LauncherState.ONLINE);
     expect(launchers.find((l) => l.id === silent.id)!.state).toBe(LauncherState.OFFLINE);
   });
 

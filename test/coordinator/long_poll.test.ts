@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
+import { heldPolls } from "../support/held_polls.ts";
 
 const echoJob = (prompt = "hi") => ({
   type: JobType.COMMAND,
@@ -21,7 +22,7 @@ describe("PollJobs long poll", () => {
   it("holds a poll with no work until the hold ends, then answers empty", async () => {
     const l = await LauncherDriver.register(t);
     const poll = l.poll();
-    await until(() => t.coordinator.engine.dispatcher.size === 1, "the poll to be held");
+    await heldPolls(t.coordinator, 1, "the poll to be held");
     const answer = await poll;
     expect(answer.offers).toEqual([]);
     expect(answer.cancelJobIds).toEqual([]);
@@ -32,8 +33,9 @@ describe("PollJobs long poll", () => {
     await t.close();
     t = await startTestCoordinator({ pollHoldMs: 30_000 });
     const l = await LauncherDriver.register(t);
-    // A deadline error would reject; an answer in time resolves empty.
-    const answer = await l.poll({ timeoutMs: 600 });
+    // A deadline error would reject; an answer in time resolves empty. The server answers a tenth of the
+    // deadline early (at most its margin of 1 s): 500 ms of room for a loaded machine to deliver it.
+    const answer = await l.poll({ timeoutMs: 5_000 });
     expect(answer.offers).toEqual([]);
   });
 
@@ -42,7 +44,7 @@ describe("PollJobs long poll", () => {
     t = await startTestCoordinator({ pollHoldMs: 30_000 });
     const l = await LauncherDriver.register(t);
     const poll = l.poll();
-    await until(() => t.coordinator.engine.dispatcher.size === 1, "the poll to be held");
+    await heldPolls(t.coordinator, 1, "the poll to be held");
     const { job } = await t.jobs.createJob(echoJob());
     const answer = await poll;
     expect(answer.offers.map((o) => o.job!.id)).toEqual([job!.id]);
@@ -61,7 +63,7 @@ describe("PollJobs long poll", () => {
         return a;
       }, () => null)
     );
-    await until(() => t.coordinator.engine.dispatcher.size === 3, "three held polls");
+    await heldPolls(t.coordinator, 3, "three held polls");
     await t.jobs.createJob(echoJob());
     await until(() => answered.length === 1, "one poll to be answered");
     // The other two are still held: nobody else was woken for that job.
@@ -104,10 +106,10 @@ describe("PollJobs long poll", () => {
     const gone = await LauncherDriver.register(t);
     const controller = new AbortController();
     const poll = gone.poll({ signal: controller.signal });
-    await until(() => t.coordinator.engine.dispatcher.size === 1, "the poll to be held");
+    await heldPolls(t.coordinator, 1, "the poll to be held");
     controller.abort();
     await expect(poll).rejects.toBeInstanceOf(ConnectError);
-    await until(() => t.coordinator.engine.dispatcher.size === 0, "the server to drop the wait");
+    await heldPolls(t.coordinator, 0, "the server to drop the wait");
     const { job } = await t.jobs.createJob(echoJob());
     expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
     const other = await LauncherDriver.register(t);

@@ -1,11 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { LauncherState, type Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { echoJob } from "../support/jobs.ts";
+import { heldPolls } from "../support/held_polls.ts";
+import { ManualClock } from "../support/manual_clock.ts";
 
 
 async function codeOf(promise: Promise<unknown>): Promise<Code> {
@@ -22,14 +24,20 @@ describe("offers, leases and fencing", () => {
   afterEach(() => t.close());
 
   it("returns an offer that is not accepted in time to the queue without burning an attempt", async () => {
-    t = await startTestCoordinator({ acceptTimeoutMs: 300, pollHoldMs: 10_000 });
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ acceptTimeoutMs: 300, pollHoldMs: 10_000 }, undefined, { clock });
     const { job } = await t.jobs.createJob(echoJob);
     const silent = await LauncherDriver.register(t);
     const [lost] = (await silent.poll()).offers;
     expect(lost!.job!.id).toBe(job!.id);
     // A second launcher's held poll receives the job once the first offer expires.
     const other = await LauncherDriver.register(t);
-    const offer = await other.nextOffer();
+    const next = other.nextOffer();
+    await heldPolls(t.coordinator, 1, "the second launcher's poll");
+    await clock.pass(299, t.coordinator);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.OFFERED);
+    await clock.pass(1, t.coordinator);
+    const offer = await next;
     expect(offer.job!.id).toBe(job!.id);
     expect(offer.job!.attempt).toBe(0);
     expect(offer.job!.failureReason).toBe(FailureReason.OFFER_EXPIRED);
@@ -54,31 +62,31 @@ describe("offers, leases and fencing", () => {
   });
 
   it("ends the running jobs of a launcher whose lease lapsed LAUNCHER_LOST and retries them elsewhere", async () => {
-    t = await startTestCoordinator({ leaseMs: 600, heartbeatIntervalMs: 200, retryBackoffMs: 0 });
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ leaseMs: 600, heartbeatIntervalMs: 200, retryBackoffMs: 0 }, undefined, { clock });
     const { job } = await t.jobs.createJob(echoJob);
     const doomed = await LauncherDriver.register(t);
     const offer = await doomed.nextOffer();
     await doomed.accept(offer);
+    await clock.pass(599, t.coordinator);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
+    // The survivor registers (and so holds a lease) after the doomed launcher's last sign of life.
     const survivor = await LauncherDriver.register(t);
-    const runs: Offer[] = [];
-    const beats = setInterval(() => void survivor.heartbeat(runs).catch(() => {}), 150);
-    try {
-      const retry = await survivor.nextOffer();
-      runs.push(retry);
-      expect(retry.job!.id).toBe(job!.id);
-      expect(retry.job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
-      expect((await survivor.accept(retry)).job!.attempt).toBe(2);
-      const { launchers } = await t.operator.listLaunchers({});
-      expect(launchers.find((l) => l.id === doomed.id)!.state).toBe(LauncherState.OFFLINE);
-      // The lost launcher's late report is refused and changes nothing.
-      expect(await codeOf(doomed.succeed(offer))).toBe(Code.PermissionDenied);
-      expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
-      const beat = await doomed.heartbeat([offer]);
-      expect(beat.deregistered).toBe(true);
-      expect(beat.staleJobIds).toEqual([job!.id]);
-    } finally {
-      clearInterval(beats);
-    }
+    const next = survivor.nextOffer();
+    await clock.pass(1, t.coordinator);
+    const retry = await next;
+    expect(retry.job!.id).toBe(job!.id);
+    expect(retry.job!.failureReason).toBe(FailureReason.LAUNCHER_LOST);
+    expect((await survivor.accept(retry)).job!.attempt).toBe(2);
+    const { launchers } = await t.operator.listLaunchers({});
+    expect(launchers.find((l) => l.id === doomed.id)!.state).toBe(LauncherState.OFFLINE);
+    expect(launchers.find((l) => l.id === survivor.id)!.state).toBe(LauncherState.ONLINE);
+    // The lost launcher's late report is refused and changes nothing.
+    expect(await codeOf(doomed.succeed(offer))).toBe(Code.PermissionDenied);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
+    const beat = await doomed.heartbeat([offer]);
+    expect(beat.deregistered).toBe(true);
+    expect(beat.staleJobIds).toEqual([job!.id]);
   });
 
   it("refuses reports with a stale token or from another launcher, changing nothing", async () => {
@@ -122,7 +130,8 @@ describe("offers, leases and fencing", () => {
   });
 
   it("ends an attempt its launcher no longer runs (absent from its heartbeats) LAUNCHER_LOST", async () => {
-    t = await startTestCoordinator({ heartbeatIntervalMs: 100, leaseMs: 10_000, retryBackoffMs: 0 });
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ heartbeatIntervalMs: 100, leaseMs: 10_000, retryBackoffMs: 0 }, undefined, { clock });
     const { job } = await t.jobs.createJob(echoJob);
     const l = await LauncherDriver.register(t);
     const offer = await l.nextOffer();
@@ -130,7 +139,7 @@ describe("offers, leases and fencing", () => {
     // Within the grace of two heartbeat periods an unlisted attempt may just be starting: it stays.
     await l.heartbeat([]);
     expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
-    await new Promise((r) => setTimeout(r, 250));
+    await clock.pass(250, t.coordinator);
     const beat = await l.heartbeat([]);
     expect(beat.cancelJobIds).toEqual([]);
     const lost = await waitForJob(t, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST);
@@ -145,7 +154,10 @@ describe("offers, leases and fencing", () => {
     await t.operator.drainLauncher({ launcherId: l.id });
     expect((await poll).drain).toBe(true);
     await t.jobs.createJob(echoJob);
-    expect((await l.poll({ timeoutMs: 500 })).offers).toEqual([]);
+    // A draining launcher that has not said it knows is answered at once (drain), with no offer.
+    const answer = await l.poll({ timeoutMs: 10_000 });
+    expect(answer.drain).toBe(true);
+    expect(answer.offers).toEqual([]);
   });
 
   it("deregisters a launcher: its held poll answers deregistered and its offers return to the queue", async () => {

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
-import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { testBackend } from "../support/test_database.ts";
 import { echoJob } from "../support/jobs.ts";
+import { heldPolls } from "../support/held_polls.ts";
 
 
 if (testBackend !== "postgres") console.log("replicas.test.ts: several coordinators share a PostgreSQL database only; skipped on SQLite");
@@ -24,7 +25,7 @@ describe.skipIf(testBackend !== "postgres")("several coordinators on one Postgre
   it("hands a job created on one replica to a poll held on another, at once", async () => {
     const l = await LauncherDriver.register(b);
     const poll = l.poll();
-    await until(() => b.coordinator.engine.dispatcher.size === 1, "the poll to be held on B");
+    await heldPolls(b.coordinator, 1, "the poll to be held on B");
     const { job } = await a.jobs.createJob(echoJob);
     const answer = await poll;
     expect(answer.offers.map((o) => o.job!.id)).toEqual([job!.id]);
@@ -36,7 +37,7 @@ describe.skipIf(testBackend !== "postgres")("several coordinators on one Postgre
     const offer = await l.nextOffer();
     await l.accept(offer);
     const poll = l.poll({ freeSlots: 0 });
-    await until(() => b.coordinator.engine.dispatcher.size === 1, "the poll to be held on B");
+    await heldPolls(b.coordinator, 1, "the poll to be held on B");
     await a.jobs.cancelJob({ id: offer.job!.id });
     expect((await poll).cancelJobIds).toEqual([offer.job!.id]);
   });
@@ -66,7 +67,7 @@ describe.skipIf(testBackend !== "postgres")("several coordinators on one Postgre
     const taken: string[] = [];
     await Promise.all(launchers.map(async (l) => {
       for (;;) {
-        const { offers } = await l.poll({ freeSlots: 5, timeoutMs: 1_500 });
+        const { offers } = await l.poll({ freeSlots: 5, timeoutMs: 5_000 });
         if (offers.length === 0) return;
         for (const o of offers) {
           taken.push(o.job!.id);

@@ -3,9 +3,9 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { waitForJob } from "../support/coordinator_process.ts";
 import { retryBackoffMs } from "../../coordinator/domain/retry.ts";
 import { echoJob } from "../support/jobs.ts";
+import { ManualClock } from "../support/manual_clock.ts";
 
 
 describe("retries, timeouts and match timeouts", () => {
@@ -40,11 +40,15 @@ describe("retries, timeouts and match timeouts", () => {
   });
 
   it("stops an attempt that runs past its timeout and records TIMEOUT", async () => {
-    t = await startTestCoordinator({ pollHoldMs: 10_000 });
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ pollHoldMs: 10_000 }, undefined, { clock });
     const { job } = await t.jobs.createJob({ ...echoJob, timeout: durationFromMs(300) });
     const l = await LauncherDriver.register(t);
     const offer = await l.nextOffer();
     await l.accept(offer);
+    await clock.pass(299, t.coordinator);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.RUNNING);
+    await clock.pass(1, t.coordinator);
     const { cancelJobIds } = await l.poll({ freeSlots: 0 });
     expect(cancelJobIds).toEqual([job!.id]);
     const { job: ended } = await l.finish(offer, { state: JobState.CANCELLED, exitCode: 143 });
@@ -53,14 +57,20 @@ describe("retries, timeouts and match timeouts", () => {
   });
 
   it("fails a job that no live launcher matches within its match timeout", async () => {
-    t = await startTestCoordinator();
+    const clock = new ManualClock();
+    t = await startTestCoordinator({}, undefined, { clock });
     const { job } = await t.jobs.createJob({ ...echoJob, executor: "nobody-has-this", matchTimeout: durationFromMs(200) });
-    const failed = await waitForJob(t, job!.id, (j) => j.state === JobState.FAILED);
-    expect(failed.failureReason).toBe(FailureReason.NO_MATCHING_LAUNCHER);
+    await clock.pass(199, t.coordinator);
+    expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
+    await clock.pass(1, t.coordinator);
+    const { job: failed } = await t.jobs.getJob({ id: job!.id });
+    expect(failed!.state).toBe(JobState.FAILED);
+    expect(failed!.failureReason).toBe(FailureReason.NO_MATCHING_LAUNCHER);
   });
 
   it("keeps waiting while a matching launcher is alive but busy", async () => {
-    t = await startTestCoordinator({ pollHoldMs: 10_000 });
+    const clock = new ManualClock();
+    t = await startTestCoordinator({ pollHoldMs: 10_000 }, undefined, { clock });
     const l = await LauncherDriver.register(t, { maxConcurrency: 1 });
     await t.jobs.createJob(echoJob);
     const busy = await l.nextOffer();
@@ -69,7 +79,7 @@ describe("retries, timeouts and match timeouts", () => {
     // Heartbeats keep the busy launcher alive past several match timeouts.
     for (let i = 0; i < 4; i++) {
       await l.heartbeat([busy]);
-      await new Promise((r) => setTimeout(r, 100));
+      await clock.pass(100, t.coordinator);
     }
     expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
     await l.succeed(busy);

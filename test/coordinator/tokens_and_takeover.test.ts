@@ -12,10 +12,11 @@ import { tokenState } from "../../coordinator/domain/token_state.ts";
 import { createToken, listTokens, revokeToken } from "../../coordinator/storage/api_tokens.ts";
 import { runTokensCommand } from "../../coordinator/tokens_command.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
-import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { testBackend } from "../support/test_database.ts";
 import { bearer } from "../support/test_tokens.ts";
 import { echoJob } from "../support/jobs.ts";
+import { heldPolls } from "../support/held_polls.ts";
 
 let t: TestCoordinator | undefined;
 let other: TestCoordinator | undefined;
@@ -172,7 +173,7 @@ describe("one live instance per launcher identity", () => {
     t = await startTestCoordinator({ pollHoldMs: 30_000 });
     const old = await LauncherDriver.register(t, { name: "held" });
     const held = refusal(old.poll({ freeSlots: 2 }));
-    await until(() => t!.coordinator.engine.dispatcher.size === 1, "the old instance's poll to be held");
+    await heldPolls(t!.coordinator, 1, "the old instance's poll to be held");
     const newer = await LauncherDriver.register(t, { name: "held" });
     const refused = await held;
     expect([refused.code, refused.rawMessage]).toEqual([Code.Unauthenticated, expect.stringContaining(newer.instanceId)]);

@@ -5,7 +5,7 @@ import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
-import { type Coordinator, createCoordinator } from "../../coordinator/app.ts";
+import { type Coordinator, type CoordinatorOptions, createCoordinator } from "../../coordinator/app.ts";
 import { type CoordinatorConfig, defaults } from "../../coordinator/config.ts";
 import { silentLogger } from "../../coordinator/log.ts";
 import { freshDatabase } from "./test_database.ts";
@@ -52,11 +52,12 @@ export function clientsFor(url: string, tokens: TestTokens) {
 export async function startTestCoordinator(
   overrides: Partial<CoordinatorConfig> = {},
   dbPath?: string,
+  options: CoordinatorOptions = {},
 ): Promise<TestCoordinator> {
   const fresh = dbPath ? null : await freshDatabase();
   const db = dbPath ?? fresh!.url;
   const config = Object.freeze({ ...defaults, host: "127.0.0.1", port: 0, db, ...overrides });
-  const coordinator = await createCoordinator(config, silentLogger);
+  const coordinator = await createCoordinator(config, silentLogger, options);
   await new Promise<void>((resolve) => coordinator.server.listen(0, "127.0.0.1", resolve));
   const { port } = coordinator.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
