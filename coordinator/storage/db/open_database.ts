@@ -1,9 +1,10 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
+import { CachingSqliteDatabase, SqliteDialectWaitingForClose } from "./sqlite_dialect.ts";
 import { syncSqliteWal } from "./transaction.ts";
 import { type CheckpointOptions, WalCheckpointer } from "./wal_checkpointer.ts";
 import type { Tables } from "./schema.ts";
@@ -89,24 +90,18 @@ function openSqlite(path: string, options: OpenOptions): Db {
     const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
     sqlite.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
   }
-  cacheStatements(sqlite, 256);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
   const checkpointer = inMemory
     ? null
     : checkpointInWorker(sqlite, options.onCheckpointError ?? (() => {}), options.checkpoints ?? {});
-  const closeWal = syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
-  const close = sqlite.close.bind(sqlite);
-  sqlite.close = () => {
+  let closeWal = () => {};
+  const database = new CachingSqliteDatabase(sqlite, () => {
     void checkpointer?.close();
     closeWal();
-    return close();
-  };
-  // destroy() resolves once the checkpoint thread has let go of the files too.
-  const destroy = db.destroy.bind(db);
-  db.destroy = async () => {
-    await destroy();
-    await checkpointer?.close();
-  };
+  });
+  const db = new Kysely<Tables>({
+    dialect: new SqliteDialectWaitingForClose(database, async () => await checkpointer?.close()),
+  });
+  closeWal = syncSqliteWal(db, inMemory || options.fsync === false ? null : `${sqlite.name}-wal`, checkpointer);
   return db;
 }
 
@@ -125,27 +120,4 @@ function checkpointInWorker(
     if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
     onError(error);
   }, options);
-}
-
-/**
- * Kysely prepares every query anew, and better-sqlite3 compiles at each
- * prepare: for the claim that costs about half as much as running it. Keep
- * the statements of the most recent SQL texts; one still being iterated is
- * not handed out twice.
- */
-function cacheStatements(sqlite: SQLite.Database, size: number): void {
-  const prepare = sqlite.prepare.bind(sqlite);
-  const cache = new Map<string, SQLite.Statement>();
-  sqlite.prepare = ((source: string) => {
-    const cached = cache.get(source);
-    if (cached && !cached.busy) {
-      cache.delete(source);
-      cache.set(source, cached);
-      return cached;
-    }
-    const statement = prepare(source);
-    cache.set(source, statement);
-    if (cache.size > size) cache.delete(cache.keys().next().value!);
-    return statement;
-  }) as typeof sqlite.prepare;
 }
