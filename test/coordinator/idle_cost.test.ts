@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { echoJobWith } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
@@ -72,7 +73,7 @@ describe("idle launchers", () => {
     await beat(600);
     if (statements) expect(statements.count(lookups) - before!).toBe(1);
     // The launcher takes a job (a change), then says it runs nothing: the attempt is an orphan, and ends.
-    await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    await t.jobs.createJob(echoJobWith({}));
     const offer = await l.nextOffer();
     await l.accept(offer);
     await beat(600);
@@ -96,7 +97,7 @@ describe("idle launchers", () => {
     const l = await LauncherDriver.register(t);
     expect((await l.poll()).offers).toEqual([]);
     expect((await l.poll()).offers).toEqual([]); // the claim is skipped: nothing changed
-    const { job } = await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    const { job } = await t.jobs.createJob(echoJobWith({}));
     const { offers } = await l.poll();
     expect(offers.map((o) => o.job!.id)).toEqual([job!.id]);
     expect(offers[0]!.job!.state).toBe(JobState.OFFERED);

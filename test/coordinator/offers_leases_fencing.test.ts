@@ -2,10 +2,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState, type Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
-import { echoJob } from "../support/jobs.ts";
 
 
 async function codeOf(promise: Promise<unknown>): Promise<Code> {

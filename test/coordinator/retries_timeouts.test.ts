@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { retryBackoffMs } from "../../coordinator/domain/job_states.ts";
-import { echoJob } from "../support/jobs.ts";
 
 
 describe("retries, timeouts and match timeouts", () => {

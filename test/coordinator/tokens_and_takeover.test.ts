@@ -10,11 +10,11 @@ import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { createToken, listTokens, revokeToken, tokenState } from "../../coordinator/storage/api_tokens.ts";
 import { runTokensCommand } from "../../coordinator/tokens_command.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 import { testBackend } from "../support/test_database.ts";
-import { bearer } from "../support/test_tokens.ts";
-import { echoJob } from "../support/jobs.ts";
 
 let t: TestCoordinator | undefined;
 let other: TestCoordinator | undefined;

@@ -28,7 +28,7 @@ import {
   watchLauncher,
   writeLauncherConfig,
 } from "../support/launcher_process.ts";
-import { bearer } from "../support/test_tokens.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls_certificates.ts";
 
 let certs: TestCertificates;
