@@ -8,12 +8,11 @@
 //   node --import tsx bench/dispatch_clients.ts [jobs/s, default 200] [seconds, default 6]
 import { randomUUID } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { JobState, JobType } from "../gen/tether/v1/job_pb.ts";
-import { JobService } from "../gen/tether/v1/job_service_pb.ts";
+import { JobState } from "../gen/tether/v1/job_pb.ts";
 import { LauncherService } from "../gen/tether/v1/launcher_service_pb.ts";
+import { authorization, connectTransport, jobClient } from "../tools/support/connect_clients.ts";
+import { echoJobWith } from "../tools/support/jobs.ts";
 import type { TetherTokens } from "./subjects/subject_client.ts";
-import { authorization, bearer } from "./support/bearer.ts";
 import { monoMs, sleep } from "./support/clock.ts";
 import { postJson } from "./support/post_json.ts";
 import { distribution } from "./support/stats.ts";
@@ -70,11 +69,8 @@ function rawCalls(url: string, tokens: TetherTokens): Calls {
 }
 
 function connectCalls(url: string, tokens: TetherTokens): Calls {
-  const jobs = createClient(
-    JobService,
-    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(tokens.client)] }),
-  );
-  const launchers = createClient(LauncherService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+  const jobs = jobClient(url, tokens.client);
+  const launchers = createClient(LauncherService, connectTransport(url));
   const registration = authorization(tokens.registration);
   return {
     register: async (name) =>
@@ -87,7 +83,7 @@ function connectCalls(url: string, tokens: TetherTokens): Calls {
     accept: (headers, o) => launchers.acceptJob({ jobId: o.jobId, fencingToken: o.token }, { headers }),
     finish: (headers, o) =>
       launchers.finishJob({ jobId: o.jobId, fencingToken: o.token, state: JobState.SUCCEEDED, exitCode: 0 }, { headers }),
-    create: (n) => jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: { n } }),
+    create: (n) => jobs.createJob(echoJobWith({ n })),
   };
 }
 

@@ -6,7 +6,7 @@
  * database and tokens in a folder of its own, and the commands are taken
  * from README.md itself, only their address and data folder changed.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,10 +14,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../gen/tether/v1/job_pb.ts";
 import { denoEnv } from "../launcher-deno/tools/deno_tools.ts";
+import { clientsFor } from "../tools/support/connect_clients.ts";
+import { JsonLines } from "../tools/support/json_lines.ts";
+import { repoDir, spawnTsx } from "../tools/support/tsx_process.ts";
 import { waitForJobEnd } from "./support/coordinator_process.ts";
-import { JsonLines } from "./support/json_lines.ts";
-import { repoDir } from "./support/launcher_process.ts";
-import { clientsFor } from "./support/test_coordinator.ts";
 
 const run = promisify(execFile);
 const dataDir = mkdtempSync(join(tmpdir(), "tether-quick-start-"));
@@ -42,11 +42,9 @@ async function sh(command: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  start = spawn(process.execPath, [
-    "--import", "tsx", join(repoDir, "tools", "start.ts"),
-    "--listen", "127.0.0.1:0",
-    "--db", join(dataDir, "tether.db"),
-  ], { cwd: repoDir, stdio: ["ignore", "pipe", "pipe"], env: denoEnv({ ...process.env, RUST_BACKTRACE: "0" }) });
+  start = spawnTsx("tools/start.ts", ["--listen", "127.0.0.1:0", "--db", join(dataDir, "tether.db")], {
+    env: denoEnv({ ...process.env, RUST_BACKTRACE: "0" }),
+  });
   // start.ts prefixes each line of its children with their name, so every line is text here.
   lines = new JsonLines(start.stdout!, "npm start");
   const text = (pattern: RegExp) => (line: Record<string, unknown>) => pattern.test(String(line.text ?? ""));

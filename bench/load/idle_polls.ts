@@ -7,9 +7,8 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { bearer } from "../support/bearer.ts";
+import { connectTransport } from "../../tools/support/connect_clients.ts";
 import { monoMs } from "../support/clock.ts";
 import { emit, onCommand, parseFlags } from "../support/emit.ts";
 
@@ -20,10 +19,7 @@ const addresses = Number(flags.addresses ?? 1);
 const timeoutMs = Number(flags["timeout-ms"] ?? 600_000);
 const registrationToken = flags["registration-token"];
 if (!registrationToken) throw new Error("--registration-token is required: the coordinator registers no launcher without one");
-const launchers = createClient(
-  LauncherService,
-  createConnectTransport({ baseUrl: url.origin, httpVersion: "1.1", interceptors: [bearer(registrationToken)] }),
-);
+const launchers = createClient(LauncherService, connectTransport(url.origin, registrationToken));
 
 /** Each registered launcher's credential: it names the launcher, so a poll carries nothing else about it. */
 const credentials: string[] = [];

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { authorization, bearer } from "../support/bearer.ts";
+import { authorization, connectTransport, jobClient } from "../../tools/support/connect_clients.ts";
+import { echoJobWith } from "../../tools/support/jobs.ts";
 import { monoMs, sleep } from "../support/clock.ts";
 import { seedTetherJobs } from "./tether_seed.ts";
 import type { ConsumeHooks, ConsumeOptions, Payload, SubjectClient, Target } from "./subject_client.ts";
@@ -21,10 +21,8 @@ import type { ConsumeHooks, ConsumeOptions, Payload, SubjectClient, Target } fro
 export function tetherClient(target: Extract<Target, { kind: "tether" }>): SubjectClient {
   // The producer's token is set by an interceptor; each launcher's credential is a header of its own
   // calls, since one process plays every launcher. Both transports use Node's global agent: one pool.
-  const jobs = createClient(JobService, createConnectTransport({
-    baseUrl: target.url, httpVersion: "1.1", interceptors: [bearer(target.tokens.client)],
-  }));
-  const launchers = createClient(LauncherService, createConnectTransport({ baseUrl: target.url, httpVersion: "1.1" }));
+  const jobs = jobClient(target.url, target.tokens.client);
+  const launchers = createClient(LauncherService, connectTransport(target.url));
   const registration = authorization(target.tokens.registration);
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
@@ -87,9 +85,7 @@ export function tetherClient(target: Extract<Target, { kind: "tether" }>): Subje
 
   return {
     async enqueue(payload) {
-      await jobs.createJob({
-        type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: payload as Record<string, number>,
-      });
+      await jobs.createJob(echoJobWith(payload as JsonObject));
     },
     seed: (count) => seedTetherJobs(target.db, count),
     async consume(options, hooks) {

@@ -1,26 +1,24 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { killCoordinatorProcesses } from "../../tools/support/coordinator_process.ts";
+import { JsonLines, type LogLine } from "../../tools/support/json_lines.ts";
+import { spawnTsx } from "../../tools/support/tsx_process.ts";
 
-export const repoDir = resolve(import.meta.dirname, "../..");
+export { repoDir } from "../../tools/support/tsx_process.ts";
 
-export type Message = Record<string, unknown> & { type?: string };
+/** One NDJSON message (a line that is not JSON comes as {"text": ...}). */
+export type Message = LogLine & { type?: string };
 
 /**
- * A child process that speaks NDJSON on stdout (one message a line) and
- * takes commands as lines on stdin. Lines that are not JSON are kept for
- * error reports. Every load generator and server in the benchmark is one.
+ * A child process that speaks NDJSON on stdout and stderr (one message a
+ * line, read as one stream) and takes commands as lines on stdin. Every load
+ * generator and server in the benchmark is one.
  */
 export class Child {
-  readonly messages: Message[] = [];
-  private readonly text: string[] = [];
-  private readonly listeners = new Set<(m: Message) => void>();
+  readonly output: JsonLines;
   private readonly exited: Promise<number | null>;
 
   constructor(readonly name: string, readonly process: ChildProcess) {
-    for (const stream of [process.stdout!, process.stderr!]) {
-      createInterface({ input: stream }).on("line", (line) => this.onLine(line));
-    }
+    this.output = new JsonLines([process.stdout!, process.stderr!], name);
     this.exited = new Promise((done) => process.once("exit", (code) => done(code)));
     running.add(this);
     void this.exited.then(() => running.delete(this));
@@ -30,51 +28,19 @@ export class Child {
     return this.process.pid!;
   }
 
-  private onLine(line: string): void {
-    let message: Message | null = null;
-    if (line.startsWith("{")) {
-      try {
-        message = JSON.parse(line) as Message;
-      } catch {
-        message = null;
-      }
-    }
-    if (!message) {
-      this.text.push(line);
-      if (this.text.length > 50) this.text.shift();
-      return;
-    }
-    this.messages.push(message);
-    for (const listener of this.listeners) listener(message);
+  /** Every message so far. */
+  get messages(): readonly Message[] {
+    return this.output.lines;
   }
 
   /** Calls `fn` for every message from now on; returns a function that stops it. */
   on(fn: (m: Message) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.output.on(fn);
   }
 
-  /** The first message (seen or to come) that matches; rejects if the child exits first or after timeoutMs. */
+  /** The first message (seen or to come) that matches; rejects if the child's output ends first or after timeoutMs. */
   waitFor(match: (m: Message) => boolean, what: string, timeoutMs = 120_000): Promise<Message> {
-    const seen = this.messages.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolveWait, reject) => {
-      const timer = setTimeout(() => fail(`no ${what} within ${timeoutMs} ms`), timeoutMs);
-      const off = this.on((m) => {
-        if (!match(m)) return;
-        clearTimeout(timer);
-        off();
-        resolveWait(m);
-      });
-      const fail = (why: string) => {
-        off();
-        reject(new Error(`${this.name}: ${why}; last output:\n${this.tail()}`));
-      };
-      void this.exited.then((code) => {
-        clearTimeout(timer);
-        fail(`exited (code ${code}) before ${what}`);
-      });
-    });
+    return this.output.waitFor(match, what, timeoutMs);
   }
 
   send(command: Message): void {
@@ -82,7 +48,7 @@ export class Child {
   }
 
   tail(): string {
-    return this.text.slice(-20).join("\n");
+    return this.output.tail(20);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process exited. */
@@ -101,24 +67,21 @@ export class Child {
 
 const running = new Set<Child>();
 
-/** Kills every child still running (the benchmark's exit path). */
+/** Kills every child and coordinator still running (the benchmark's exit path). */
 export function killChildren(): void {
   for (const child of running) child.process.kill("SIGKILL");
+  killCoordinatorProcesses();
 }
 
-/** Starts a TypeScript file of this repository under `node --import tsx`. */
+/** Starts a TypeScript file of this repository under `node --import tsx`, stdin open for commands. */
 export function startNode(
   name: string,
   script: string,
   args: readonly string[] = [],
   options: { env?: Record<string, string>; nodeFlags?: readonly string[] } = {},
 ): Child {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ...(options.nodeFlags ?? []), resolve(repoDir, script), ...args],
-    { cwd: repoDir, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } },
-  );
-  return new Child(name, child);
+  const env = { ...process.env, ...options.env };
+  return new Child(name, spawnTsx(script, args, { nodeFlags: options.nodeFlags, env, stdio: ["pipe", "pipe", "pipe"] }));
 }
 
 /** Starts any executable with NDJSON-free output (a database server). */

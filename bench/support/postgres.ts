@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createScratchDatabase, type ScratchDatabase, withClient } from "../../tools/scratch_postgres.ts";
+import { createScratchDatabase, type ScratchDatabase, withClient } from "../../tools/support/scratch_postgres.ts";
 
 /** The server the PostgreSQL runs use; each run makes its own databases on it and drops them after. */
 export const adminUrl = process.env.TETHER_BENCH_PG_URL ?? "postgres://tether:tether@127.0.0.1:5432/postgres";

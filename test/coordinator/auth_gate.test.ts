@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { frameJson, readFrames, type EndStream } from "../support/connect_envelope.ts";
 import { snapshotDatabase } from "../support/database_snapshot.ts";
-import { echoJob } from "../support/jobs.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { RawConnection } from "../support/raw_connection.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 

@@ -2,9 +2,9 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import type { RoleTokens } from "../../tools/support/role_tokens.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import type { TestCoordinator } from "../support/test_coordinator.ts";
-import type { TestTokens } from "../support/test_tokens.ts";
 
 /** The Connect error codes bad input is refused with. */
 export type ErrorCode =
@@ -33,7 +33,7 @@ export interface Fixtures {
   zombieOffer: Offer;
   /** The instance that replaced `zombie`: the same launcher, so only the token is wrong in its reports of that job. */
   successor: LauncherDriver;
-  tokens: TestTokens;
+  tokens: RoleTokens;
 }
 
 export async function buildFixtures(t: TestCoordinator): Promise<Fixtures> {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { echoJob } from "../support/jobs.ts";
 import { heldPolls } from "../support/held_polls.ts";
 
 

@@ -4,9 +4,9 @@ import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import type { WatchJobResponse } from "../../gen/tether/v1/job_service_pb.ts";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
 import type { Offer } from "../../gen/tether/v1/launcher_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { echoJob } from "../support/jobs.ts";
 
 
 describe("job events", () => {

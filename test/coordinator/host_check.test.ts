@@ -16,10 +16,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
 import { type EndStream, endStreamFlag, envelope, frameJson, splitFrames } from "../support/connect_envelope.ts";
 import { snapshotDatabase } from "../support/database_snapshot.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { bearer } from "../support/test_tokens.ts";
 
 let t: TestCoordinator;
 let port: number;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { echoJobWith } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { countSqliteStatements } from "../support/statement_counter.ts";
 import { ManualClock } from "../support/manual_clock.ts";
@@ -77,7 +78,7 @@ describe("idle launchers", () => {
     await flushes(10);
     if (statements) expect(statements.count(lookups) - before!).toBe(1);
     // The launcher takes a job (a change), then says it runs nothing: past the grace the attempt is an orphan, and ends.
-    await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    await t.jobs.createJob(echoJobWith({}));
     const offer = await l.nextOffer();
     await l.accept(offer);
     await flushes(1);
@@ -109,7 +110,7 @@ describe("idle launchers", () => {
     const l = await LauncherDriver.register(t);
     expect((await l.poll()).offers).toEqual([]);
     expect((await l.poll()).offers).toEqual([]); // the claim is skipped: nothing changed
-    const { job } = await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp", parameters: {} });
+    const { job } = await t.jobs.createJob(echoJobWith({}));
     const { offers } = await l.poll();
     expect(offers.map((o) => o.job!.id)).toEqual([job!.id]);
     expect(offers[0]!.job!.state).toBe(JobState.OFFERED);

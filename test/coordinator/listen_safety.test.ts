@@ -3,9 +3,7 @@
  * unless a certificate is given or a TLS-terminating proxy is declared.
  * coordinator/main.ts runs as a real process here.
  */
-import { spawn } from "node:child_process";
 import https from "node:https";
-import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../coordinator/config.ts";
 import {
@@ -13,23 +11,18 @@ import {
   killCoordinatorProcesses,
   startCoordinatorProcess,
 } from "../support/coordinator_process.ts";
+import { spawnTsx } from "../../tools/support/tsx_process.ts";
 import { makeTestCertificates } from "../support/tls_certificates.ts";
-
-const repoDir = resolve(import.meta.dirname, "../..");
 
 afterAll(() => killCoordinatorProcesses());
 
 /** Runs coordinator/main.ts with `args` until it exits by itself. */
 function runToExit(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoDir, "coordinator", "main.ts"), ...args], {
-    cwd: repoDir,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnTsx("coordinator/main.ts", args, { env: { ...process.env, ...env } });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk) => stdout += chunk);
-  child.stderr.on("data", (chunk) => stderr += chunk);
+  child.stdout!.on("data", (chunk) => stdout += chunk);
+  child.stderr!.on("data", (chunk) => stderr += chunk);
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
     child.on("exit", (code) => done({ code, stdout, stderr }))
   );

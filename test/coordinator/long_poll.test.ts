@@ -1,16 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import { echoJob, echoJobWith } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 import { heldPolls } from "../support/held_polls.ts";
-
-const echoJob = (prompt = "hi") => ({
-  type: JobType.COMMAND,
-  executor: "echo",
-  projectDir: "/tmp",
-  parameters: { prompt },
-});
 
 describe("PollJobs long poll", () => {
   let t: TestCoordinator;
@@ -45,7 +39,7 @@ describe("PollJobs long poll", () => {
     const l = await LauncherDriver.register(t);
     const poll = l.poll();
     await heldPolls(t.coordinator, 1, "the poll to be held");
-    const { job } = await t.jobs.createJob(echoJob());
+    const { job } = await t.jobs.createJob(echoJob);
     const answer = await poll;
     expect(answer.offers.map((o) => o.job!.id)).toEqual([job!.id]);
     expect(answer.offers[0]!.job!.state).toBe(JobState.OFFERED);
@@ -64,7 +58,7 @@ describe("PollJobs long poll", () => {
       }, () => null)
     );
     await heldPolls(t.coordinator, 3, "three held polls");
-    await t.jobs.createJob(echoJob());
+    await t.jobs.createJob(echoJob);
     await until(() => answered.length === 1, "one poll to be answered");
     // The other two are still held: nobody else was woken for that job.
     await new Promise((r) => setImmediate(r));
@@ -75,7 +69,7 @@ describe("PollJobs long poll", () => {
   });
 
   it("never offers more jobs than the free slots the launcher declared", async () => {
-    for (let i = 0; i < 5; i++) await t.jobs.createJob(echoJob(`p${i}`));
+    for (let i = 0; i < 5; i++) await t.jobs.createJob(echoJobWith({ prompt: `p${i}` }));
     const l = await LauncherDriver.register(t, { maxConcurrency: 10 });
     expect((await l.poll({ freeSlots: 2 })).offers).toHaveLength(2);
     expect((await l.poll({ freeSlots: 0 })).offers).toHaveLength(0);
@@ -83,14 +77,14 @@ describe("PollJobs long poll", () => {
   });
 
   it("caps offers at the launcher's registered concurrency", async () => {
-    for (let i = 0; i < 3; i++) await t.jobs.createJob(echoJob(`p${i}`));
+    for (let i = 0; i < 3; i++) await t.jobs.createJob(echoJobWith({ prompt: `p${i}` }));
     const l = await LauncherDriver.register(t, { maxConcurrency: 1 });
     expect((await l.poll({ freeSlots: 5 })).offers).toHaveLength(1);
   });
 
   it("gives a poll retried with the same pollId the same outstanding offers", async () => {
-    await t.jobs.createJob(echoJob("a"));
-    await t.jobs.createJob(echoJob("b"));
+    await t.jobs.createJob(echoJobWith({ prompt: "a" }));
+    await t.jobs.createJob(echoJobWith({ prompt: "b" }));
     const l = await LauncherDriver.register(t);
     const first = await l.poll({ pollId: "poll-1", freeSlots: 2 });
     const retried = await l.poll({ pollId: "poll-1", freeSlots: 2 });
@@ -110,7 +104,7 @@ describe("PollJobs long poll", () => {
     controller.abort();
     await expect(poll).rejects.toBeInstanceOf(ConnectError);
     await heldPolls(t.coordinator, 0, "the server to drop the wait");
-    const { job } = await t.jobs.createJob(echoJob());
+    const { job } = await t.jobs.createJob(echoJob);
     expect((await t.jobs.getJob({ id: job!.id })).job!.state).toBe(JobState.QUEUED);
     const other = await LauncherDriver.register(t);
     expect((await other.poll()).offers.map((o) => o.job!.id)).toEqual([job!.id]);

@@ -5,7 +5,7 @@ import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
-import { echoJob } from "../support/jobs.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { heldPolls } from "../support/held_polls.ts";
 import { ManualClock } from "../support/manual_clock.ts";
 

@@ -33,9 +33,9 @@ import {
   frameJson,
   readFrames,
 } from "../support/connect_envelope.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { bearer } from "../support/test_tokens.ts";
 
 const services = [JobService, SessionService, LauncherService, OperatorService];
 const readOnly = services.flatMap((s) => s.methods)

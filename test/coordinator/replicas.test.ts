@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { waitForJob } from "../support/coordinator_process.ts";
 import { testBackend } from "../support/test_database.ts";
-import { echoJob } from "../support/jobs.ts";
 import { heldPolls } from "../support/held_polls.ts";
 
 

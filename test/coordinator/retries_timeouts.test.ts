@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { retryBackoffMs } from "../../coordinator/domain/retry.ts";
-import { echoJob } from "../support/jobs.ts";
 import { ManualClock } from "../support/manual_clock.ts";
 
 

@@ -1,16 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
+import { echoJob, type JobRequest } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 
-const job = (over: Record<string, unknown> = {}) => ({
-  type: JobType.COMMAND,
-  executor: "echo",
-  projectDir: "/tmp",
-  parameters: { prompt: "hi" },
-  ...over,
-});
+const job = (over: JobRequest = {}): JobRequest => ({ ...echoJob, ...over });
 
 describe("targeting and ordering", () => {
   let t: TestCoordinator;

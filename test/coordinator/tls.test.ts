@@ -14,9 +14,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
 import { snapshotDatabase } from "../support/database_snapshot.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-import { bearer } from "../support/test_tokens.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls_certificates.ts";
 
 let certs: TestCertificates;

@@ -11,11 +11,11 @@ import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { tokenState } from "../../coordinator/domain/token_state.ts";
 import { createToken, listTokens, revokeToken } from "../../coordinator/storage/api_tokens.ts";
 import { runTokensCommand } from "../../coordinator/tokens_command.ts";
+import { bearer } from "../../tools/support/connect_clients.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { testBackend } from "../support/test_database.ts";
-import { bearer } from "../support/test_tokens.ts";
-import { echoJob } from "../support/jobs.ts";
 import { heldPolls } from "../support/held_polls.ts";
 
 let t: TestCoordinator | undefined;

@@ -1,17 +1,15 @@
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { jobClient } from "../../tools/support/connect_clients.ts";
 import { type CoordinatorProcess, startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { heldJobs } from "./database_reads.ts";
-import { FaultRig } from "./fault_rig.ts";
+import { useFaultRig } from "./fault_rig.ts";
 import { bySize, maxOf, recordScenario, scenarioTimeoutMs } from "./fault_size.ts";
-import { checkInvariants } from "./invariants.ts";
-import { jobClient, JobLoad } from "./job_load.ts";
+import { JobLoad } from "./job_load.ts";
 import { firstChangeAfter } from "./job_timeline.ts";
 
 const size = bySize({ jobs: 150, kills: 3 }, { jobs: 1500, kills: 15 });
 const seqCount = 8;
-const rig = new FaultRig("crash");
-
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("crash");
 
 it(
   "a coordinator killed with SIGKILL mid-load and restarted, again and again, loses no job and no acknowledged event",
@@ -42,7 +40,7 @@ it(
     }
     await running;
 
-    const report = checkInvariants(dbPath, { created: load.created, expectedSeq: seqCount, runs: rig.runs() });
+    const report = rig.check(dbPath, load, seqCount);
     // Recovery: for each job a launcher held at the kill, the first change stored after it.
     const recoveries = kills.flatMap(({ at, held, downMs }) =>
       held.map((id) => {

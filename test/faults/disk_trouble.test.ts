@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, type TestContext } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { type CoordinatorProcess, startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
@@ -68,6 +68,13 @@ describe("disk trouble under SQLite", () => {
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  /** A loop file system of `megabytes` in a fresh folder; where none can be mounted, the test is skipped, saying why. */
+  const loopMount = (ctx: TestContext, megabytes: number) => {
+    const fs = loopFileSystem(tmp(), megabytes);
+    if (typeof fs !== "string") return fs;
+    console.warn(`skipped: ${fs}`);
+    return ctx.skip();
+  };
 
   it("refuses writes past the size cap with RESOURCE_EXHAUSTED, keeps serving reads, loses nothing, and recovers with room", async () => {
     const dbPath = join(tmp(), "t.db");
@@ -107,13 +114,7 @@ describe("disk trouble under SQLite", () => {
   });
 
   it("answers a full disk with RESOURCE_EXHAUSTED and carries on once space returns, without a restart", async (ctx) => {
-    const dir = tmp();
-    const fs = loopFileSystem(dir, 16);
-    if (typeof fs === "string") {
-      console.warn(`skipped: ${fs}`);
-      ctx.skip();
-      return;
-    }
+    const fs = loopMount(ctx, 16);
     let c: CoordinatorProcess | undefined;
     try {
       const dbPath = join(fs.mount, "t.db");
@@ -151,13 +152,7 @@ describe("disk trouble under SQLite", () => {
   });
 
   it("refuses to start on a database it cannot write, saying why", async (ctx) => {
-    const dir = tmp();
-    const fs = loopFileSystem(dir, 8);
-    if (typeof fs === "string") {
-      console.warn(`skipped: ${fs}`);
-      ctx.skip();
-      return;
-    }
+    const fs = loopMount(ctx, 8);
     try {
       const dbPath = join(fs.mount, "t.db");
       const c = await startCoordinatorProcess({ dbPath, flags: [] });

@@ -1,18 +1,20 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import type { JobRequest } from "../../tools/support/jobs.ts";
 import { killCoordinatorProcesses } from "../support/coordinator_process.ts";
 import {
   killLauncherProcesses,
   type LauncherOptions,
-  type LauncherProcess,
   processAlive,
+  type RegisteredLauncher,
   repoDir,
-  startLauncher,
+  startRegisteredLauncher,
 } from "../support/launcher_process.ts";
-import type { LedgerRun } from "./invariants.ts";
-import type { JobRequest } from "./job_load.ts";
+import { checkInvariants, type InvariantReport, type LedgerRun } from "./invariants.ts";
+import type { JobLoad } from "./job_load.ts";
 
 export const seqExecutor = join(repoDir, "test", "fixtures", "seq_executor");
 
@@ -25,6 +27,13 @@ export function seqProfile(): Record<string, unknown> {
     parametersSchema: { type: "object" },
     grace: { interrupt: "300ms", terminate: "300ms" },
   };
+}
+
+/** A FaultRig for the scenarios of this test file, cleaned up in afterAll. */
+export function useFaultRig(name: string): FaultRig {
+  const rig = new FaultRig(name);
+  afterAll(() => rig.cleanup());
+  return rig;
 }
 
 /**
@@ -58,8 +67,8 @@ export class FaultRig {
   async launcher(
     coordinator: LauncherOptions["coordinator"],
     options: { maxConcurrency: number; env?: Record<string, string>; name?: string },
-  ): Promise<LauncherProcess & { id: string }> {
-    const launcher = await startLauncher({
+  ): Promise<RegisteredLauncher> {
+    return await startRegisteredLauncher({
       coordinator,
       name: options.name ?? `${this.name}-${process.pid}-${++this.#launchers}`,
       maxConcurrency: options.maxConcurrency,
@@ -67,7 +76,11 @@ export class FaultRig {
       config: { projectRoots: [this.dir] },
       env: options.env,
     });
-    return Object.assign(launcher, { id: await launcher.registered() });
+  }
+
+  /** The invariants at a scenario's end, for the jobs `load` created, from the database at `dbPath` and the ledger. */
+  check(dbPath: string, load: JobLoad, expectedSeq: number): InvariantReport {
+    return checkInvariants(dbPath, { created: load.created, expectedSeq, runs: this.runs() });
   }
 
   /** Every executor run so far, from the ledger. */

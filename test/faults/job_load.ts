@@ -1,23 +1,12 @@
 import { setMaxListeners } from "node:events";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { type CreateJobRequestSchema, JobService } from "../../gen/tether/v1/job_service_pb.ts";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { backoffMs, delay } from "../../launcher-deno/src/delay.ts";
-import { bearer } from "../support/test_tokens.ts";
+import type { JobRequest } from "../../tools/support/jobs.ts";
 import { followJob, type JobTimeline } from "./job_timeline.ts";
 
-export type JobRequest = MessageInitShape<typeof CreateJobRequestSchema>;
-
-/**
- * A JobService client for `url` sending `token` (a client token), Connect JSON over HTTP/1.1; it outlives a
- * coordinator restarted on the same port and database, where the token stays valid.
- */
-export function jobClient(url: string, token: string): Client<typeof JobService> {
-  return createClient(JobService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] }));
-}
-
 export interface JobLoadOptions {
+  /** A client sending a client token; connect_clients.ts's jobClient outlives a coordinator restarted on its port. */
   readonly jobs: Client<typeof JobService>;
   /** How many jobs to create in all (unless `stop` is called first). */
   readonly total: number;

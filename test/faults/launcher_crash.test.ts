@@ -1,20 +1,18 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { jobClient } from "../../tools/support/connect_clients.ts";
 import { fastCoordinatorFlags, startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { type HeldJob, heldJobs, launcherRow } from "./database_reads.ts";
-import { FaultRig } from "./fault_rig.ts";
+import { useFaultRig } from "./fault_rig.ts";
 import { bySize, maxOf, recordScenario, scenarioTimeoutMs } from "./fault_size.ts";
-import { checkInvariants } from "./invariants.ts";
-import { jobClient, JobLoad } from "./job_load.ts";
+import { JobLoad } from "./job_load.ts";
 import { firstSnapshotAfter } from "./job_timeline.ts";
 
 const size = bySize({ jobs: 60, kills: 4 }, { jobs: 500, kills: 30 });
 const seqCount = 10;
-const rig = new FaultRig("sigkill");
-
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("sigkill");
 
 it(
   "a launcher killed with SIGKILL mid-job loses its jobs as LAUNCHER_LOST once its lease lapsed, and they succeed on another launcher",
@@ -54,11 +52,7 @@ it(
     }
     await running;
 
-    const report = checkInvariants(coordinator.dbPath, {
-      created: load.created,
-      expectedSeq: seqCount,
-      runs: rig.runs(),
-    });
+    const report = rig.check(coordinator.dbPath, load, seqCount);
     const problems: string[] = [];
     const detections: number[] = [];
     const retries: number[] = [];

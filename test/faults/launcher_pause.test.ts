@@ -1,15 +1,15 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
+import { jobClient } from "../../tools/support/connect_clients.ts";
 import { startCoordinatorProcess, waitForJobEnd } from "../support/coordinator_process.ts";
 import { processAlive } from "../support/launcher_process.ts";
 import { lastEventTime, launcherRow } from "./database_reads.ts";
-import { FaultRig } from "./fault_rig.ts";
+import { useFaultRig } from "./fault_rig.ts";
 import { bySize, maxOf, recordScenario, scenarioTimeoutMs } from "./fault_size.ts";
-import { checkInvariants } from "./invariants.ts";
-import { jobClient, JobLoad } from "./job_load.ts";
+import { JobLoad } from "./job_load.ts";
 import type { JobTimeline } from "./job_timeline.ts";
 
 /** Rounds of pausing a launcher; jobs run meanwhile, at least `jobs` in all. */
@@ -17,9 +17,7 @@ const size = bySize({ jobs: 40, rounds: 2 }, { jobs: 300, rounds: 12 });
 const seqCount = 6;
 /** Each paused launcher runs this many jobs, all held mid-run when it is stopped. */
 const sleeperSlots = 2;
-const rig = new FaultRig("sigstop");
-
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("sigstop");
 
 /** A job whose executor held mid-run on a paused launcher. */
 interface Zombie {
@@ -137,11 +135,7 @@ it(
     load.stop();
     await running;
 
-    const report = checkInvariants(coordinator.dbPath, {
-      created: load.created,
-      expectedSeq: seqCount,
-      runs: rig.runs(),
-    });
+    const report = rig.check(coordinator.dbPath, load, seqCount);
     const problems: string[] = [];
     for (const round of rounds) {
       if (round.lostAt < round.leaseExpiredAt) problems.push(`${round.sleeperId} was lost before its lease expired`);

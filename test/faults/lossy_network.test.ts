@@ -1,7 +1,7 @@
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import {
   AcceptJobRequestSchema,
@@ -9,11 +9,11 @@ import {
   FinishJobRequestSchema,
   PollJobsResponseSchema,
 } from "../../gen/tether/v1/launcher_service_pb.ts";
+import { jobClient } from "../../tools/support/connect_clients.ts";
 import { startCoordinatorProcess } from "../support/coordinator_process.ts";
-import { FaultRig } from "./fault_rig.ts";
+import { useFaultRig } from "./fault_rig.ts";
 import { bySize, maxOf, recordScenario, scenarioTimeoutMs } from "./fault_size.ts";
-import { checkInvariants } from "./invariants.ts";
-import { jobClient, JobLoad } from "./job_load.ts";
+import { JobLoad } from "./job_load.ts";
 import { firstChangeAfter, firstSnapshotAfter, type JobTimeline } from "./job_timeline.ts";
 import { type Exchange, type Fate, startLoopbackProxy } from "./loopback_proxy.ts";
 
@@ -28,9 +28,7 @@ const dropRate = 0.1;
  */
 const blackoutRate = 0.05;
 const blackoutMs = 3_000;
-const rig = new FaultRig("lossy");
-
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("lossy");
 
 /** An offer as a poll answer carried it: its token, and the coordinator's times of the claim and the deadline. */
 interface SeenOffer {
@@ -160,11 +158,7 @@ it(
     await load.run();
     await proxy.close();
 
-    const report = checkInvariants(coordinator.dbPath, {
-      created: load.created,
-      expectedSeq: seqCount,
-      runs: rig.runs(),
-    });
+    const report = rig.check(coordinator.dbPath, load, seqCount);
     const timeline = (id: string) => load.timelines.get(id)!;
     const endedBy = (t: JobTimeline, at: number) => t.final !== undefined && t.snapshots.at(-1)!.updateMs <= at;
     const drops = policy.faults.filter((f) => f.drop);

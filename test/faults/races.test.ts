@@ -1,20 +1,20 @@
 import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { FailureReason, type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
+import { jobClient } from "../../tools/support/connect_clients.ts";
+import type { JobRequest } from "../../tools/support/jobs.ts";
 import { type CoordinatorProcess, startCoordinatorProcess } from "../support/coordinator_process.ts";
 import { type LauncherProcess, processAlive } from "../support/launcher_process.ts";
-import { FaultRig } from "./fault_rig.ts";
+import { type FaultRig, useFaultRig } from "./fault_rig.ts";
 import { bySize, maxOf, recordScenario, scenarioTimeoutMs } from "./fault_size.ts";
-import { checkInvariants, type InvariantReport } from "./invariants.ts";
-import { jobClient, JobLoad, type JobRequest } from "./job_load.ts";
+import type { InvariantReport } from "./invariants.ts";
+import { JobLoad } from "./job_load.ts";
 import type { JobTimeline } from "./job_timeline.ts";
 
 const size = bySize({ cancels: 60, timeouts: 60 }, { cancels: 600, timeouts: 600 });
 const seqCount = 4;
-const rig = new FaultRig("races");
-
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("races");
 
 /** A coordinator (its database named `name`) with two launchers, and a load of `total` jobs on it. */
 async function raceTrack(
@@ -101,11 +101,7 @@ it(
     );
     await Promise.all([...cancels.values()].map((c) => c.promise));
 
-    const report = checkInvariants(coordinator.dbPath, {
-      created: load.created,
-      expectedSeq: seqCount,
-      runs: rig.runs(),
-    });
+    const report = rig.check(coordinator.dbPath, load, seqCount);
     const runs = rig.runs();
     const problems: string[] = [];
     const settle: number[] = [];
@@ -171,11 +167,7 @@ it(
       () => {},
     );
 
-    const report = checkInvariants(coordinator.dbPath, {
-      created: load.created,
-      expectedSeq: seqCount,
-      runs: rig.runs(),
-    });
+    const report = rig.check(coordinator.dbPath, load, seqCount);
     const runs = rig.runs();
     const problems: string[] = [];
     const settle: number[] = [];

@@ -6,34 +6,15 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import {
-  type CoordinatorProcess,
-  jobEvents,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForEvent,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
+import { jobEvents, waitForEvent, waitForJobEnd } from "../support/coordinator_process.ts";
 import { snapshotDatabase } from "../support/database_snapshot.ts";
-import { killLauncherProcesses, type LauncherProcess, startLauncher } from "../support/launcher_process.ts";
+import { useCoordinatorProcess, useLauncher } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-let launcher: LauncherProcess;
-let launcherId: string;
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-  launcher = await startLauncher({ coordinator });
-  launcherId = await launcher.registered();
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
-});
+const coordinator = useCoordinatorProcess();
+const launcher = useLauncher(coordinator);
 
 /** A raw Connect JSON call, as the attacker's curl made it. */
 async function curl(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -98,6 +79,7 @@ describe("the attacks of issue 11", () => {
   });
 
   it("nobody acts as a launcher by its id: polls, reports, heartbeats and drains are refused", async () => {
+    const launcherId = launcher.id;
     const { job } = await coordinator.jobs.createJob({
       type: JobType.COMMAND,
       executor: "echo",
@@ -141,7 +123,7 @@ describe("the attacks of issue 11", () => {
 
   it("what clients may read shows no launcher credential and no fencing token", async () => {
     const listed = await curl("/tether.v1.OperatorService/ListLaunchers", {}, { authorization: `Bearer ${coordinator.tokens.client}` });
-    expect(JSON.stringify(listed.body)).toContain(launcherId);
+    expect(JSON.stringify(listed.body)).toContain(launcher.id);
     expect(JSON.stringify(listed.body)).not.toMatch(/thl_|tth_/);
     const jobs = await curl("/tether.v1.JobService/ListJobs", {}, { authorization: `Bearer ${coordinator.tokens.client}` });
     // Fencing tokens are "<epoch>.<22 characters of MAC>"; no field of a job carries one.

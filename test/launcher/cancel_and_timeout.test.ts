@@ -1,57 +1,29 @@
 import { Duration } from "@bufbuild/protobuf/wkt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import {
-  type CoordinatorProcess,
-  jobEvents,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForEvent,
-  waitForJob,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import {
-  killLauncherProcesses,
-  type LauncherProcess,
-  processAlive,
-  standInClaudeProfile,
-  startLauncher,
-} from "../support/launcher_process.ts";
+import { jobEvents, waitForEvent, waitForJob, waitForJobEnd } from "../support/coordinator_process.ts";
+import { processAlive, standInClaudeProfile } from "../support/launcher_process.ts";
+import { createJobOn, runJobOn, useCoordinatorProcess, useLauncher } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-let launcher: LauncherProcess;
-let launcherId: string;
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-  launcher = await startLauncher({
-    coordinator: coordinator,
-    maxConcurrency: 4,
-    executors: { echo: { kind: "echo" }, "claude-code": standInClaudeProfile() },
-    config: { output: { maxBytes: 64 * 1024, maxEventBytes: 4096 } },
-  });
-  launcherId = await launcher.registered();
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
+const coordinator = useCoordinatorProcess();
+const launcher = useLauncher(coordinator, {
+  maxConcurrency: 4,
+  executors: { echo: { kind: "echo" }, "claude-code": standInClaudeProfile() },
+  config: { output: { maxBytes: 64 * 1024, maxEventBytes: 4096 } },
 });
 
 async function startSlowJob(prompt: string, extra: { timeout?: Duration } = {}) {
-  const { job } = await coordinator.jobs.createJob({
+  const jobId = await createJobOn(coordinator, launcher, {
     type: JobType.START_SESSION,
     executor: "claude-code",
     parameters: { prompt },
-    projectDir: launcher.projectDir,
-    launcherId,
     maxAttempts: 1,
     ...extra,
   });
-  const processes = await waitForEvent(coordinator, job!.id, (e) => e.subtype === "stand_in_processes", "the stand-in's pids");
+  const processes = await waitForEvent(coordinator, jobId, (e) => e.subtype === "stand_in_processes", "the stand-in's pids");
   const pids = [Number(processes.pid), Number(processes.grandchild_pid)];
   expect(pids.every(processAlive)).toBe(true);
-  return { jobId: job!.id, pids };
+  return { jobId, pids };
 }
 
 function signalsSent(jobId: string): unknown[] {
@@ -96,16 +68,9 @@ describe("stopping a running job", () => {
   });
 
   it("output past the launcher's bound is cut with one truncation marker, and the result still arrives", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "claude-code",
-      parameters: { prompt: "[flood]" },
-      projectDir: launcher.projectDir,
-      launcherId,
-    });
-    const ended = await waitForJobEnd(coordinator, job!.id);
+    const ended = await runJobOn(coordinator, launcher, { executor: "claude-code", parameters: { prompt: "[flood]" } });
     expect(JobState[ended.state]).toBe("SUCCEEDED");
-    const events = await jobEvents(coordinator, job!.id);
+    const events = await jobEvents(coordinator, ended.id);
     const markers = events.filter((e) => e.type === "truncated");
     expect(markers).toHaveLength(1);
     expect(markers[0]).toMatchObject({ limitBytes: 64 * 1024 });
@@ -116,15 +81,8 @@ describe("stopping a running job", () => {
   });
 
   it("a process that escaped the group and holds stdout open does not hold up the report", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "claude-code",
-      parameters: { prompt: "[escape]" },
-      projectDir: launcher.projectDir,
-      launcherId,
-    });
-    const ended = await waitForJobEnd(coordinator, job!.id);
-    const events = await jobEvents(coordinator, job!.id);
+    const ended = await runJobOn(coordinator, launcher, { executor: "claude-code", parameters: { prompt: "[escape]" } });
+    const events = await jobEvents(coordinator, ended.id);
     const escaped = Number(events.find((e) => e.subtype === "stand_in_escaped")!.pid);
     process.kill(escaped, "SIGKILL");
     expect(JobState[ended.state]).toBe("SUCCEEDED");

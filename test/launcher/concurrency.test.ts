@@ -1,33 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Job, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import {
-  type CoordinatorProcess,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import { killLauncherProcesses, type LauncherProcess, startLauncher } from "../support/launcher_process.ts";
+import { waitForJobEnd } from "../support/coordinator_process.ts";
+import { useCoordinatorProcess, useLauncher } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-const launchers: { process: LauncherProcess; id: string; slots: number }[] = [];
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-  for (const slots of [1, 2, 3]) {
-    const process = await startLauncher({
-      coordinator: coordinator,
-      maxConcurrency: slots,
-      executors: { echo: { kind: "echo" } },
-      config: { projectRoots: ["/tmp"] },
-    });
-    launchers.push({ process, id: await process.registered(), slots });
-  }
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
-});
+const coordinator = useCoordinatorProcess();
+const launchers = [1, 2, 3].map((slots) => ({
+  slots,
+  process: useLauncher(coordinator, {
+    maxConcurrency: slots,
+    executors: { echo: { kind: "echo" } },
+    config: { projectRoots: ["/tmp"] },
+  }),
+}));
 
 /** The most attempts that overlapped in time, from the coordinator's start and finish times. */
 function maxOverlap(jobs: Job[]): number {
@@ -55,8 +39,8 @@ describe("three launchers sharing many jobs", () => {
     expect(ended.map((job) => JobState[job.state])).toEqual(ended.map(() => "SUCCEEDED"));
     expect(ended.every((job) => job.attempt === 1)).toBe(true);
 
-    for (const { process, id, slots } of launchers) {
-      const own = ended.filter((job) => job.launcherId === id);
+    for (const { process, slots } of launchers) {
+      const own = ended.filter((job) => job.launcherId === process.id);
       expect(own.length, `jobs run by the launcher with ${slots} slots`).toBeGreaterThan(0);
       expect(maxOverlap(own)).toBeLessThanOrEqual(slots);
       const reported = process.logs.messages("jobs running").map((line) => Number(line.running));

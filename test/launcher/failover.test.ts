@@ -1,33 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { FailureReason, type Job, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
-import {
-  type CoordinatorProcess,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForEvent,
-  waitForJob,
-} from "../support/coordinator_process.ts";
-import {
-  killLauncherProcesses,
-  type LauncherProcess,
-  payloadExecutorProfile,
-  processAlive,
-  startLauncher,
-} from "../support/launcher_process.ts";
+import { waitForEvent, waitForJob } from "../support/coordinator_process.ts";
+import { type LauncherProcess, payloadExecutorProfile, processAlive } from "../support/launcher_process.ts";
+import { startLauncherForTest, useCoordinatorProcess } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-const strays: number[] = [];
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-});
-
-afterEach(() => {
-  killLauncherProcesses();
-  for (const pid of strays.splice(0)) if (processAlive(pid)) process.kill(pid, "SIGKILL");
-});
-
-afterAll(() => killCoordinatorProcesses());
+const coordinator = useCoordinatorProcess();
 
 /** Every snapshot WatchJob sends until the job ends, so transient states are seen too. */
 async function jobHistory(jobId: string): Promise<Job[]> {
@@ -39,8 +16,8 @@ async function jobHistory(jobId: string): Promise<Job[]> {
 }
 
 function launcherWith(name: string): Promise<LauncherProcess> {
-  return startLauncher({
-    coordinator: coordinator,
+  return startLauncherForTest({
+    coordinator,
     name,
     executors: { echo: { kind: "echo" }, work: payloadExecutorProfile() },
     // Both launchers share one project root so that the job may run on either.
@@ -48,25 +25,41 @@ function launcherWith(name: string): Promise<LauncherProcess> {
   });
 }
 
+/** Kills `doomed` with SIGKILL and, once it is gone, starts a launcher called `name`; resolves with the newcomer's id. */
+async function replaceLauncher(doomed: LauncherProcess, name: string): Promise<string> {
+  doomed.signal("SIGKILL");
+  await doomed.exited;
+  return await (await launcherWith(name)).registered();
+}
+
+/**
+ * Creates a job of the work executor whose first attempt runs until it is
+ * killed, and resolves once that attempt works: the job's id and the
+ * executor's pid (killed, should it still run, when the test finishes).
+ */
+async function slowFirstAttempt(): Promise<{ jobId: string; pid: number }> {
+  const { job } = await coordinator.jobs.createJob({
+    type: JobType.COMMAND,
+    executor: "work",
+    parameters: { slowOnAttempt: 1 },
+    projectDir: "/tmp",
+    maxAttempts: 3,
+  });
+  const working = await waitForEvent(coordinator, job!.id, (e) => e.type === "working", "the first attempt working");
+  const pid = Number(working.pid);
+  onTestFinished(() => {
+    if (processAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  return { jobId: job!.id, pid };
+}
+
 describe("failover between launchers", () => {
   it("a launcher killed with SIGKILL loses its job as LAUNCHER_LOST, and the retry runs on a second launcher", async () => {
     const doomed = await launcherWith("doomed");
     const doomedId = await doomed.registered();
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "work",
-      parameters: { slowOnAttempt: 1 },
-      projectDir: "/tmp",
-      maxAttempts: 3,
-    });
-    const history = jobHistory(job!.id);
-    const working = await waitForEvent(coordinator, job!.id, (e) => e.type === "working", "the first attempt working");
-    strays.push(Number(working.pid));
-    doomed.signal("SIGKILL");
-    await doomed.exited;
-
-    const survivor = await launcherWith("survivor");
-    const survivorId = await survivor.registered();
+    const { jobId } = await slowFirstAttempt();
+    const history = jobHistory(jobId);
+    const survivorId = await replaceLauncher(doomed, "survivor");
     const snapshots = await history;
     const lost = snapshots.find((j) => j.failureReason === FailureReason.LAUNCHER_LOST);
     expect(lost, "a snapshot with LAUNCHER_LOST").toBeDefined();
@@ -114,11 +107,7 @@ describe("failover between launchers", () => {
       }
     }
     const history = jobHistory(jobId);
-    doomed.signal("SIGKILL");
-    await doomed.exited;
-
-    const rescuer = await launcherWith("rescuer");
-    const rescuerId = await rescuer.registered();
+    const rescuerId = await replaceLauncher(doomed, "rescuer");
     const snapshots = await history;
     const final = snapshots.at(-1)!;
     expect(JobState[final.state]).toBe("SUCCEEDED");
@@ -133,30 +122,21 @@ describe("failover between launchers", () => {
   it("a launcher that wakes after its lease lapsed kills its stale executor and does not overwrite the newer attempt", async () => {
     const sleeper = await launcherWith("sleeper");
     await sleeper.registered();
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "work",
-      parameters: { slowOnAttempt: 1 },
-      projectDir: "/tmp",
-      maxAttempts: 3,
-    });
-    const working = await waitForEvent(coordinator, job!.id, (e) => e.type === "working", "the first attempt working");
-    const zombie = Number(working.pid);
-    strays.push(zombie);
+    const { jobId, pid: zombie } = await slowFirstAttempt();
     sleeper.signal("SIGSTOP");
-    await waitForJob(coordinator, job!.id, (j) => j.failureReason === FailureReason.LAUNCHER_LOST, "LAUNCHER_LOST");
+    await waitForJob(coordinator, jobId, (j) => j.failureReason === FailureReason.LAUNCHER_LOST, "LAUNCHER_LOST");
 
     const successor = await launcherWith("successor");
     const successorId = await successor.registered();
-    const done = await waitForJob(coordinator, job!.id, (j) => j.state === JobState.SUCCEEDED, "SUCCEEDED");
+    const done = await waitForJob(coordinator, jobId, (j) => j.state === JobState.SUCCEEDED, "SUCCEEDED");
     expect(done.launcherId).toBe(successorId);
 
     sleeper.signal("SIGCONT");
     await sleeper.logs.waitFor((l) => l.msg === "killing the executor without reporting", "the stale kill");
-    await sleeper.logs.waitFor((l) => l.msg === "job process exited" && l.jobId === job!.id, "the zombie's exit");
+    await sleeper.logs.waitFor((l) => l.msg === "job process exited" && l.jobId === jobId, "the zombie's exit");
     expect(processAlive(zombie)).toBe(false);
-    expect(sleeper.logs.lines.some((l) => l.msg === "job finished" && l.jobId === job!.id)).toBe(false);
-    const { job: after } = await coordinator.jobs.getJob({ id: job!.id });
+    expect(sleeper.logs.lines.some((l) => l.msg === "job finished" && l.jobId === jobId)).toBe(false);
+    const { job: after } = await coordinator.jobs.getJob({ id: jobId });
     expect(JobState[after!.state]).toBe("SUCCEEDED");
     expect(after!.attempt).toBe(2);
     expect(after!.launcherId).toBe(successorId);

@@ -3,49 +3,26 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { describe, expect, it } from "vitest";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { denoEnv } from "../../launcher-deno/tools/deno_tools.ts";
 import {
-  type CoordinatorProcess,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import {
   denoPath,
-  killLauncherProcesses,
   launcherTokenEnv,
   type LauncherProcess,
   repoDir,
   watchLauncher,
   writeLauncherConfig,
 } from "../support/launcher_process.ts";
+import { runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
 
 const run = promisify(execFile);
 const env = denoEnv({ ...process.env, RUST_BACKTRACE: "0", NO_COLOR: "1", DENO: denoPath });
-let coordinator: CoordinatorProcess;
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
-});
+const coordinator = useCoordinatorProcess();
 
 /** Registers, runs one echo job, drains on SIGTERM and exits 0. */
 async function provesItself(launcher: LauncherProcess): Promise<void> {
-  const launcherId = await launcher.registered();
-  const { job } = await coordinator.jobs.createJob({
-    type: JobType.COMMAND,
-    executor: "echo",
-    parameters: { prompt: `hello from ${launcher.name}` },
-    projectDir: launcher.projectDir,
-    launcherId,
-  });
-  const ended = await waitForJobEnd(coordinator, job!.id);
+  const ended = await runJobOn(coordinator, launcher, { executor: "echo", parameters: { prompt: `hello from ${launcher.name}` } });
   expect(JobState[ended.state]).toBe("SUCCEEDED");
   launcher.signal("SIGTERM");
   expect((await launcher.exited).code).toBe(0);
@@ -76,7 +53,7 @@ const withToken = () => ({ ...env, ...launcherTokenEnv({ coordinator }) });
 
 describe("the launcher's npm scripts", () => {
   it("npm run launcher:build writes a bundle and a wrapper that runs it with the config's exact flags", async () => {
-    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator, executors: { echo: { kind: "echo" } } });
     const out = mkdtempSync(join(tmpdir(), "tether-build-"));
     const { stdout } = await run("npm", ["run", "--silent", "launcher:build", "--", "--config", config.configPath, "--out", out], {
       cwd: repoDir,
@@ -91,7 +68,7 @@ describe("the launcher's npm scripts", () => {
   });
 
   it("npm run launcher runs the source with the same flags, and a SIGTERM to npm drains it", async () => {
-    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator, executors: { echo: { kind: "echo" } } });
     const child = spawn("npm", ["run", "--silent", "launcher", "--", "--config", config.configPath], {
       cwd: repoDir,
       stdio: ["ignore", "pipe", "pipe"],
@@ -101,7 +78,7 @@ describe("the launcher's npm scripts", () => {
   });
 
   it("npm run launcher:compile refuses an unknown target with the list of the five", async () => {
-    const config = writeLauncherConfig({ coordinator: coordinator });
+    const config = writeLauncherConfig({ coordinator });
     const failure = await run("npm", ["run", "--silent", "launcher:compile", "--", "--config", config.configPath, "--target", "riscv"], {
       cwd: repoDir,
       env,
@@ -120,7 +97,7 @@ describe("the launcher's npm scripts", () => {
     );
   }
   it.skipIf(!denort)(`npm run launcher:compile builds a binary for ${hostTarget} that runs with the baked-in flags and config`, async () => {
-    const config = writeLauncherConfig({ coordinator: coordinator, executors: { echo: { kind: "echo" } } });
+    const config = writeLauncherConfig({ coordinator, executors: { echo: { kind: "echo" } } });
     const out = mkdtempSync(join(tmpdir(), "tether-compile-"));
     await run("npm", ["run", "--silent", "launcher:compile", "--", "--config", config.configPath, "--target", hostTarget, "--out", out], {
       cwd: repoDir,

@@ -3,45 +3,20 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { describe, expect, it } from "vitest";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { denoEnv } from "../../launcher-deno/tools/deno_tools.ts";
-import {
-  type CoordinatorProcess,
-  jobEvents,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import {
-  denoPath,
-  killLauncherProcesses,
-  launcherTokenEnv,
-  type LauncherProcess,
-  payloadExecutorProfile,
-  repoDir,
-  startLauncher,
-} from "../support/launcher_process.ts";
+import { jobEvents } from "../support/coordinator_process.ts";
+import { denoPath, launcherTokenEnv, payloadExecutorProfile, repoDir } from "../support/launcher_process.ts";
+import { runJobOn, startLauncherForTest, useCoordinatorProcess, useLauncher } from "../support/process_fixtures.ts";
 
 const run = promisify(execFile);
-let coordinator: CoordinatorProcess;
-let elsewhere: CoordinatorProcess;
-let launcher: LauncherProcess;
-let launcherId: string;
-
-beforeAll(async () => {
-  [coordinator, elsewhere] = await Promise.all([startCoordinatorProcess(), startCoordinatorProcess()]);
-  launcher = await startLauncher({
-    coordinator: coordinator,
-    executors: { work: payloadExecutorProfile({ env: ["PATH", "TETHER_LISTED"] }) },
-    env: { TETHER_LISTED: "listed-value", TETHER_SECRET: "must-not-leak" },
-  });
-  launcherId = await launcher.registered();
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
+const coordinator = useCoordinatorProcess();
+/** Another coordinator: the launcher may not reach it. */
+const elsewhere = useCoordinatorProcess();
+const launcher = useLauncher(coordinator, {
+  executors: { work: payloadExecutorProfile({ env: ["PATH", "TETHER_LISTED"] }) },
+  env: { TETHER_LISTED: "listed-value", TETHER_SECRET: "must-not-leak" },
 });
 
 describe("the launcher's permission scope", () => {
@@ -76,15 +51,9 @@ describe("the launcher's permission scope", () => {
   });
 
   it("an executor sees only the variables its profile lists, not the launcher's environment", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "work",
-      parameters: { reportEnv: true },
-      projectDir: launcher.projectDir,
-      launcherId,
-    });
-    expect(JobState[(await waitForJobEnd(coordinator, job!.id)).state]).toBe("SUCCEEDED");
-    const reported = (await jobEvents(coordinator, job!.id)).find((event) => event.type === "env")!;
+    const ended = await runJobOn(coordinator, launcher, { executor: "work", parameters: { reportEnv: true } });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    const reported = (await jobEvents(coordinator, ended.id)).find((event) => event.type === "env")!;
     expect(Object.keys(reported.env as object).sort()).toEqual(["PATH", "TETHER_LISTED"]);
     expect(reported.env).toMatchObject({ TETHER_LISTED: "listed-value", PATH: process.env.PATH });
   });
@@ -93,16 +62,16 @@ describe("the launcher's permission scope", () => {
     // A bare name Deno cannot find on the PATH when it starts (an absolute
     // path is not checked until a job tries to start it).
     const missing = "claude-not-installed-here";
-    const refused = await startLauncher({
-      coordinator: coordinator,
+    const refused = await startLauncherForTest({
+      coordinator,
       executors: { echo: { kind: "echo" }, "claude-code": { kind: "claude-code", command: missing } },
     });
     expect((await refused.exited).code).toBe(2);
     const stderr = refused.stderr.lines.map((line) => line.text).join("\n");
     expect(stderr).toContain(`Cannot start: executor "claude-code": the program "${missing}" was not found`);
 
-    const tolerant = await startLauncher({
-      coordinator: coordinator,
+    const tolerant = await startLauncherForTest({
+      coordinator,
       executors: { echo: { kind: "echo" }, "claude-code": { kind: "claude-code", command: missing, optional: true } },
     });
     const id = await tolerant.registered();
@@ -111,8 +80,8 @@ describe("the launcher's permission scope", () => {
   });
 
   it("a config that lists a loader variable is refused before anything starts", async () => {
-    const refused = await startLauncher({
-      coordinator: coordinator,
+    const refused = await startLauncherForTest({
+      coordinator,
       executors: { work: payloadExecutorProfile({ env: ["LD_PRELOAD"] }) },
     }).catch((err: Error) => err);
     expect(String(refused)).toContain('"LD_PRELOAD" cannot be passed to executors');

@@ -1,46 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { SessionState } from "../../gen/tether/v1/session_pb.ts";
-import {
-  type CoordinatorProcess,
-  jobEvents,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import { killLauncherProcesses, type LauncherProcess, startLauncher } from "../support/launcher_process.ts";
+import { jobEvents } from "../support/coordinator_process.ts";
+import { runJobOn, useCoordinatorProcess, useLauncher } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-let first: LauncherProcess;
-let second: LauncherProcess;
-let firstId: string;
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-  first = await startLauncher({ coordinator: coordinator });
-  second = await startLauncher({ coordinator: coordinator });
-  firstId = await first.registered();
-  await second.registered();
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
-});
+const coordinator = useCoordinatorProcess();
+const first = useLauncher(coordinator);
+const second = useLauncher(coordinator);
 
 describe("claude-code sessions through a real launcher", () => {
   it("a started session succeeds with Claude's session id and result recorded, and resumes on the same launcher with --resume", async () => {
-    const { job: start } = await coordinator.jobs.createJob({
+    const started = await runJobOn(coordinator, first, {
       type: JobType.START_SESSION,
       executor: "claude-code",
       parameters: { prompt: "write a haiku about queues" },
-      projectDir: first.projectDir,
-      launcherId: firstId,
     });
-    const started = await waitForJobEnd(coordinator, start!.id);
     expect(JobState[started.state]).toBe("SUCCEEDED");
     expect(started.exitCode).toBe(0);
-    expect(started.launcherId).toBe(firstId);
+    expect(started.launcherId).toBe(first.id);
     expect(started.result).toMatchObject({
       type: "result",
       is_error: false,
@@ -55,35 +32,32 @@ describe("claude-code sessions through a real launcher", () => {
     expect(session!.executorSessionId).toBe(claudeSessionId);
     expect(SessionState[session!.state]).toBe("IDLE");
 
-    const events = await jobEvents(coordinator, start!.id);
+    const events = await jobEvents(coordinator, started.id);
     expect(events.map((event) => event.type)).toEqual(["system", "assistant", "result"]);
     expect(events[0]).toMatchObject({ subtype: "init", session_id: claudeSessionId, cwd: first.projectDir });
 
-    const { job: resume } = await coordinator.jobs.createJob({
+    // Not targeted: the session's launcher runs it.
+    const resumed = await runJobOn(coordinator, first, {
       type: JobType.RESUME_SESSION,
       executor: "claude-code",
       parameters: { prompt: "and one more" },
-      projectDir: first.projectDir,
+      launcherId: "",
       sessionId: started.sessionId,
     });
-    const resumed = await waitForJobEnd(coordinator, resume!.id);
     expect(JobState[resumed.state]).toBe("SUCCEEDED");
-    expect(resumed.launcherId).toBe(firstId);
+    expect(resumed.launcherId).toBe(first.id);
     // The stand-in keeps its transcript in the project dir, so turn 2 proves the same host's files.
     expect(resumed.result).toMatchObject({ session_id: claudeSessionId, num_turns: 2, result: "stand-in reply to: and one more" });
-    const [init] = await jobEvents(coordinator, resume!.id);
+    const [init] = await jobEvents(coordinator, resumed.id);
     expect(init?.stand_in_argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", `--resume=${claudeSessionId}`]);
   });
 
   it("a failing executor ends FAILED with EXIT_NONZERO, its exit code and the tail of its stderr", async () => {
-    const { job } = await coordinator.jobs.createJob({
+    const ended = await runJobOn(coordinator, first, {
       type: JobType.START_SESSION,
       executor: "claude-code",
       parameters: { prompt: "[fail]" },
-      projectDir: first.projectDir,
-      launcherId: firstId,
     });
-    const ended = await waitForJobEnd(coordinator, job!.id);
     expect(JobState[ended.state]).toBe("FAILED");
     expect(FailureReason[ended.failureReason]).toBe("EXIT_NONZERO");
     expect(ended.exitCode).toBe(3);
@@ -92,14 +66,11 @@ describe("claude-code sessions through a real launcher", () => {
   });
 
   it("an error result from Claude ends FAILED with the result kept", async () => {
-    const { job } = await coordinator.jobs.createJob({
+    const ended = await runJobOn(coordinator, first, {
       type: JobType.START_SESSION,
       executor: "claude-code",
       parameters: { prompt: "[error-result]" },
-      projectDir: first.projectDir,
-      launcherId: firstId,
     });
-    const ended = await waitForJobEnd(coordinator, job!.id);
     expect(JobState[ended.state]).toBe("FAILED");
     expect(FailureReason[ended.failureReason]).toBe("EXIT_NONZERO");
     expect(ended.result).toMatchObject({ type: "result", is_error: true, result: "stand-in: the turn failed" });
@@ -107,69 +78,39 @@ describe("claude-code sessions through a real launcher", () => {
   });
 
   it("stdout lines that are not JSON objects become log events, in order", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "claude-code",
-      parameters: { prompt: "[noise] hello" },
-      projectDir: first.projectDir,
-      launcherId: firstId,
-    });
-    expect(JobState[(await waitForJobEnd(coordinator, job!.id)).state]).toBe("SUCCEEDED");
-    const events = await jobEvents(coordinator, job!.id);
+    const ended = await runJobOn(coordinator, first, { executor: "claude-code", parameters: { prompt: "[noise] hello" } });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    const events = await jobEvents(coordinator, ended.id);
     expect(events.map((event) => event.type)).toEqual(["system", "log", "log", "assistant", "result"]);
     expect(events[1]).toEqual({ type: "log", stream: "stdout", text: "plain text that is not JSON" });
     expect(events[2]).toEqual({ type: "log", stream: "stdout", text: "[1, 2, 3]" });
   });
 
   it("an event the coordinator refuses is replaced by a marker and the log goes on", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "claude-code",
-      parameters: { prompt: "[deep] dig" },
-      projectDir: first.projectDir,
-      launcherId: firstId,
-    });
-    expect(JobState[(await waitForJobEnd(coordinator, job!.id)).state]).toBe("SUCCEEDED");
-    const events = await jobEvents(coordinator, job!.id);
+    const ended = await runJobOn(coordinator, first, { executor: "claude-code", parameters: { prompt: "[deep] dig" } });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    const events = await jobEvents(coordinator, ended.id);
     expect(events.map((event) => event.type)).toEqual(["system", "refused", "assistant", "result"]);
     expect(events[1]).toMatchObject({ original_type: "stand_in_deep" });
     expect(String(events[1]!.reason)).toMatch(/^InvalidArgument: /);
   });
 
   it("the echo executor answers the prompt in-process", async () => {
-    const { job } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "echo",
-      parameters: { prompt: "ping" },
-      projectDir: second.projectDir,
-      launcherId: await second.registered(),
-    });
-    const ended = await waitForJobEnd(coordinator, job!.id);
+    const ended = await runJobOn(coordinator, second, { executor: "echo", parameters: { prompt: "ping" } });
     expect(JobState[ended.state]).toBe("SUCCEEDED");
     expect(ended.result).toMatchObject({ type: "result", is_error: false, result: "ping", num_turns: 1 });
   });
 
   it("a job is refused with EXECUTOR_ERROR when its project dir is outside the allowed roots or its parameters do not fit", async () => {
-    const { job: outside } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "echo",
-      parameters: { prompt: "escape" },
-      projectDir: "/etc",
-      launcherId: firstId,
-    });
-    const refused = await waitForJobEnd(coordinator, outside!.id);
+    const refused = await runJobOn(coordinator, first, { executor: "echo", parameters: { prompt: "escape" }, projectDir: "/etc" });
     expect(JobState[refused.state]).toBe("FAILED");
     expect(FailureReason[refused.failureReason]).toBe("EXECUTOR_ERROR");
     expect(refused.error).toBe(`The project dir "/etc" is outside the launcher's allowed project roots (${first.projectDir})`);
 
-    const { job: badParameters } = await coordinator.jobs.createJob({
-      type: JobType.COMMAND,
+    const invalid = await runJobOn(coordinator, first, {
       executor: "claude-code",
       parameters: { prompt: "", temperature: 2 },
-      projectDir: first.projectDir,
-      launcherId: firstId,
     });
-    const invalid = await waitForJobEnd(coordinator, badParameters!.id);
     expect(FailureReason[invalid.failureReason]).toBe("EXECUTOR_ERROR");
     expect(invalid.error).toContain('The parameters do not fit executor "claude-code"');
     expect(invalid.error).toContain("parameters.prompt: must have at least 1 characters");

@@ -1,59 +1,32 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { describe, expect, it } from "vitest";
+import { FailureReason, JobState } from "../../gen/tether/v1/job_pb.ts";
 import { LauncherState } from "../../gen/tether/v1/launcher_pb.ts";
-import {
-  type CoordinatorProcess,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForEvent,
-  waitForJob,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import {
-  killLauncherProcesses,
-  type LauncherProcess,
-  processAlive,
-  standInClaudeProfile,
-  startLauncher,
-} from "../support/launcher_process.ts";
+import { startCoordinatorProcess, waitForEvent, waitForJob, waitForJobEnd } from "../support/coordinator_process.ts";
+import { type LauncherProcess, processAlive, standInClaudeProfile } from "../support/launcher_process.ts";
+import { createJobOn, runJobOn, startLauncherForTest, useCoordinatorProcess } from "../support/process_fixtures.ts";
 
-let coordinator: CoordinatorProcess;
-
-beforeAll(async () => {
-  coordinator = await startCoordinatorProcess();
-});
-
-afterEach(() => killLauncherProcesses());
-
-afterAll(() => killCoordinatorProcesses());
+const coordinator = useCoordinatorProcess();
 
 async function launcherState(id: string): Promise<string> {
   const { launchers } = await coordinator.operator.listLaunchers({});
   return LauncherState[launchers.find((launcher) => launcher.id === id)!.state];
 }
 
-async function createJob(launcher: LauncherProcess, launcherId: string, executor: string, parameters: JsonObject) {
-  const { job } = await coordinator.jobs.createJob({
-    type: JobType.COMMAND,
-    executor,
-    parameters,
-    projectDir: launcher.projectDir,
-    launcherId,
-    maxAttempts: 1,
-  });
-  return job!.id;
+/** A job of one attempt for `launcher`. */
+function createJob(launcher: LauncherProcess, executor: string, parameters: JsonObject) {
+  return createJobOn(coordinator, launcher, { executor, parameters, maxAttempts: 1 });
 }
 
 describe("shutting a launcher down", () => {
   it("SIGTERM drains: the running job finishes, no new job is taken, and the launcher deregisters and exits 0", async () => {
-    const launcher = await startLauncher({ coordinator: coordinator });
+    const launcher = await startLauncherForTest({ coordinator });
     const id = await launcher.registered();
-    const running = await createJob(launcher, id, "echo", { prompt: "finish me", delayMs: 1_000 });
+    const running = await createJob(launcher, "echo", { prompt: "finish me", delayMs: 1_000 });
     await waitForJob(coordinator, running, (j) => j.state === JobState.RUNNING, "RUNNING");
     launcher.signal("SIGTERM");
     await launcher.logs.waitFor((l) => l.msg === "draining", "draining");
-    const late = await createJob(launcher, id, "echo", { prompt: "too late" });
+    const late = await createJob(launcher, "echo", { prompt: "too late" });
 
     const ended = await waitForJobEnd(coordinator, running);
     expect(JobState[ended.state]).toBe("SUCCEEDED");
@@ -66,9 +39,9 @@ describe("shutting a launcher down", () => {
   });
 
   it("a second signal stops the running job (SIGINT first) and reports it before the launcher exits", async () => {
-    const launcher = await startLauncher({ coordinator: coordinator });
+    const launcher = await startLauncherForTest({ coordinator });
     const id = await launcher.registered();
-    const running = await createJob(launcher, id, "claude-code", { prompt: "[slow]" });
+    const running = await createJob(launcher, "claude-code", { prompt: "[slow]" });
     await waitForEvent(coordinator, running, (e) => e.subtype === "stand_in_processes", "the slow job working");
     launcher.signal("SIGTERM");
     await launcher.logs.waitFor((l) => l.msg === "draining", "draining");
@@ -84,12 +57,12 @@ describe("shutting a launcher down", () => {
   });
 
   it("a third signal kills the running job at once, reports nothing, and the launcher still deregisters", async () => {
-    const launcher = await startLauncher({
-      coordinator: coordinator,
+    const launcher = await startLauncherForTest({
+      coordinator,
       executors: { "claude-code": standInClaudeProfile({ grace: { interrupt: "60s", terminate: "60s" } }) },
     });
-    const id = await launcher.registered();
-    const running = await createJob(launcher, id, "claude-code", { prompt: "[stubborn]" });
+    await launcher.registered();
+    const running = await createJob(launcher, "claude-code", { prompt: "[stubborn]" });
     const started = await waitForEvent(coordinator, running, (e) => e.subtype === "stand_in_processes", "the job working");
     for (const [signal, msg] of [["SIGTERM", "draining"], ["SIGTERM", "forcing shutdown: stopping running jobs"]] as const) {
       launcher.signal(signal);
@@ -107,9 +80,9 @@ describe("shutting a launcher down", () => {
   });
 
   it("a drain from the coordinator lets the running job finish, then the launcher exits", async () => {
-    const launcher = await startLauncher({ coordinator: coordinator });
+    const launcher = await startLauncherForTest({ coordinator });
     const id = await launcher.registered();
-    const running = await createJob(launcher, id, "echo", { prompt: "drained", delayMs: 500 });
+    const running = await createJob(launcher, "echo", { prompt: "drained", delayMs: 500 });
     await waitForJob(coordinator, running, (j) => j.state === JobState.RUNNING, "RUNNING");
     await coordinator.operator.drainLauncher({ launcherId: id });
     expect(JobState[(await waitForJobEnd(coordinator, running)).state]).toBe("SUCCEEDED");
@@ -118,11 +91,11 @@ describe("shutting a launcher down", () => {
   });
 
   it("a launcher deregistered by an operator registers again and keeps taking jobs", async () => {
-    const launcher = await startLauncher({ coordinator: coordinator });
+    const launcher = await startLauncherForTest({ coordinator });
     const id = await launcher.registered();
     await coordinator.operator.removeLauncher({ launcherId: id });
     await launcher.logs.waitFor((l) => l.msg === "registered" && launcher.logs.messages("registered").length === 2, "a second registration");
-    const job = await createJob(launcher, id, "echo", { prompt: "still here" });
+    const job = await createJob(launcher, "echo", { prompt: "still here" });
     expect(JobState[(await waitForJobEnd(coordinator, job)).state]).toBe("SUCCEEDED");
   });
 });
@@ -130,19 +103,12 @@ describe("shutting a launcher down", () => {
 describe("riding out a coordinator outage", () => {
   it("keeps retrying while the coordinator is down, and runs jobs again once it is back", async () => {
     const own = await startCoordinatorProcess();
-    const launcher = await startLauncher({ coordinator: own });
-    const id = await launcher.registered();
+    const launcher = await startLauncherForTest({ coordinator: own });
+    await launcher.registered();
     await own.stop();
     await launcher.logs.waitFor((l) => l.msg === "poll failed; retrying with the same pollId", "a failed poll");
     const back = await startCoordinatorProcess({ dbPath: own.dbPath, listen: `127.0.0.1:${own.port}` });
-    const { job } = await back.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "echo",
-      parameters: { prompt: "welcome back" },
-      projectDir: launcher.projectDir,
-      launcherId: id,
-    });
-    const ended = await waitForJobEnd(back, job!.id);
+    const ended = await runJobOn(back, launcher, { executor: "echo", parameters: { prompt: "welcome back" } });
     expect(JobState[ended.state]).toBe("SUCCEEDED");
     expect(launcher.child.exitCode).toBeNull();
     await back.stop();

@@ -8,14 +8,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { startCoordinatorProcess, waitForEvent, waitForJob, waitForJobEnd } from "../support/coordinator_process.ts";
 import { processAlive } from "../support/launcher_process.ts";
-import { FaultRig } from "../faults/fault_rig.ts";
+import { useFaultRig } from "../faults/fault_rig.ts";
 
-const rig = new FaultRig("takeover");
-afterAll(() => rig.cleanup());
+const rig = useFaultRig("takeover");
 
 describe("one live instance per launcher identity", () => {
   it("the newer instance takes over; the older one kills its jobs and exits 4; no job runs twice at once", async () => {

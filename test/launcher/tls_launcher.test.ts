@@ -8,54 +8,29 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { denoEnv } from "../../launcher-deno/tools/deno_tools.ts";
-import {
-  type CoordinatorProcess,
-  fastCoordinatorFlags,
-  killCoordinatorProcesses,
-  startCoordinatorProcess,
-  waitForJobEnd,
-} from "../support/coordinator_process.ts";
-import {
-  denoPath,
-  killLauncherProcesses,
-  launcherBundle,
-  startLauncher,
-  watchLauncher,
-  writeLauncherConfig,
-} from "../support/launcher_process.ts";
-import { bearer } from "../support/test_tokens.ts";
+import { connectTransport } from "../../tools/support/connect_clients.ts";
+import { fastCoordinatorFlags } from "../support/coordinator_process.ts";
+import { denoPath, launcherBundle, watchLauncher, writeLauncherConfig } from "../support/launcher_process.ts";
+import { runJobOn, startLauncherForTest, useCoordinatorProcess } from "../support/process_fixtures.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls_certificates.ts";
 
 let certs: TestCertificates;
-let coordinator: CoordinatorProcess;
+const coordinator = useCoordinatorProcess(async () => {
+  certs = await makeTestCertificates();
+  return { flags: [...fastCoordinatorFlags, "--tls-cert", certs.certPath, "--tls-key", certs.keyPath] };
+});
 let tokenFile: string;
 /** Clients that trust the CA, with the client token. */
 let clients: { jobs: ReturnType<typeof createClient<typeof JobService>> };
 
-beforeAll(async () => {
-  certs = await makeTestCertificates();
-  coordinator = await startCoordinatorProcess({
-    flags: [...fastCoordinatorFlags, "--tls-cert", certs.certPath, "--tls-key", certs.keyPath],
-  });
+beforeAll(() => {
   tokenFile = join(certs.dir, "registration.token");
   writeFileSync(tokenFile, `\n  ${coordinator.tokens.registration}\n`);
-  const transport = createConnectTransport({
-    baseUrl: coordinator.url,
-    httpVersion: "1.1",
-    nodeOptions: { ca: certs.caPem },
-    interceptors: [bearer(coordinator.tokens.client)],
-  });
-  clients = { jobs: createClient(JobService, transport) };
-});
-
-afterAll(() => {
-  killLauncherProcesses();
-  killCoordinatorProcesses();
+  clients = { jobs: createClient(JobService, connectTransport(coordinator.url, coordinator.tokens.client, certs.caPem)) };
 });
 
 /** The token from tokenFile rather than the variable the test helpers set up. */
@@ -63,7 +38,7 @@ const fromTokenFile = () => ({ tokenEnv: undefined, tokenFile });
 
 describe("a launcher and an https coordinator", () => {
   it("trusting the CA in its caFile, registers with the token in its tokenFile and runs an echo job end to end", async () => {
-    const launcher = await startLauncher({
+    const launcher = await startLauncherForTest({
       coordinator,
       executors: { echo: { kind: "echo" } },
       config: { caFile: certs.caPath, ...fromTokenFile() },
@@ -73,21 +48,13 @@ describe("a launcher and an https coordinator", () => {
       `--allow-net=127.0.0.1:${coordinator.port}`,
       `--allow-read=${launcher.configPath},${certs.caPath},${tokenFile},${launcher.projectDir}`,
     ]);
-    const launcherId = await launcher.registered();
-    const { job } = await clients.jobs.createJob({
-      type: JobType.COMMAND,
-      executor: "echo",
-      parameters: { prompt: "hello over TLS" },
-      projectDir: launcher.projectDir,
-      launcherId,
-    });
-    const ended = await waitForJobEnd(clients, job!.id);
+    const ended = await runJobOn(clients, launcher, { executor: "echo", parameters: { prompt: "hello over TLS" } });
     expect(JobState[ended.state]).toBe("SUCCEEDED");
     expect(ended.result).toMatchObject({ result: "hello over TLS" });
   });
 
   it("without the CA, cannot register: it does not trust the coordinator's certificate", async () => {
-    const launcher = await startLauncher({
+    const launcher = await startLauncherForTest({
       coordinator,
       executors: { echo: { kind: "echo" } },
       config: fromTokenFile(),

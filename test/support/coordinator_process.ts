@@ -1,18 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import type { ChildProcess } from "node:child_process";
 import { type Job, JobState } from "../../gen/tether/v1/job_pb.ts";
-import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
-import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
-import { SessionService } from "../../gen/tether/v1/session_pb.ts";
-import { JsonLines } from "./json_lines.ts";
-import { bearer, issueTestTokensAt, type TestTokens } from "./test_tokens.ts";
+import { clientsFor, type RoleClients } from "../../tools/support/connect_clients.ts";
+import { spawnCoordinator } from "../../tools/support/coordinator_process.ts";
+import type { JsonLines } from "../../tools/support/json_lines.ts";
 
-const repoDir = resolve(import.meta.dirname, "../..");
+export { killCoordinatorProcesses } from "../../tools/support/coordinator_process.ts";
 
 /** Timings short enough for tests: a lost launcher is noticed in about 2 s. */
 export const fastCoordinatorFlags: readonly string[] = [
@@ -24,23 +16,23 @@ export const fastCoordinatorFlags: readonly string[] = [
   "--retry-backoff-max", "1s",
 ];
 
-export interface CoordinatorProcess {
+/** A coordinator process with clients of each role (`tokens` is one token of each, made before it started). */
+export interface CoordinatorProcess extends RoleClients {
   readonly url: string;
   readonly port: number;
   readonly dbPath: string;
   readonly child: ChildProcess;
   readonly logs: JsonLines;
-  /** One token of each role, made on its database before it started. */
-  readonly tokens: TestTokens;
-  /** With the client token. */
-  readonly jobs: Client<typeof JobService>;
-  readonly sessions: Client<typeof SessionService>;
-  /** With the admin token. */
-  readonly operator: Client<typeof OperatorService>;
-  /** A LauncherService client sending `token` (the registration token unless given). */
-  launcherClient(token?: string): Client<typeof LauncherService>;
   /** Sends SIGTERM and resolves once the process exited. */
   stop(): Promise<void>;
+}
+
+export interface CoordinatorProcessOptions {
+  /** Its flags; fastCoordinatorFlags unless given. */
+  flags?: readonly string[];
+  dbPath?: string;
+  listen?: string;
+  tokens?: CoordinatorProcess["tokens"];
 }
 
 /**
@@ -50,59 +42,23 @@ export interface CoordinatorProcess {
  * the same database, are used instead of making new ones (which opens the
  * database before the coordinator does).
  */
-export async function startCoordinatorProcess(
-  options: { flags?: readonly string[]; dbPath?: string; listen?: string; tokens?: TestTokens } = {},
-): Promise<CoordinatorProcess> {
-  const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), "tether-coordinator-")), "tether.db");
-  const tokens = options.tokens ?? await issueTestTokensAt(dbPath);
-  // `node --import tsx`, not the tsx CLI: one process, so a kill reaches the coordinator itself.
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(repoDir, "coordinator", "main.ts"),
-      "--listen", options.listen ?? "127.0.0.1:0",
-      "--db", dbPath,
-      ...(options.flags ?? fastCoordinatorFlags),
-    ],
-    { cwd: repoDir, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const logs = new JsonLines(child.stdout!, "coordinator");
-  const stderr = new JsonLines(child.stderr!, "coordinator stderr");
-  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
-  running.add(child);
-  exited.then(() => running.delete(child));
-  const listening = await logs.waitFor((line) => line.msg === "listening", 'the "listening" line')
-    .catch((err) => {
-      throw new Error(`${(err as Error).message}\nstderr:\n${stderr.tail()}`);
-    });
-  const url = String(listening.url);
-  const transport = (token: string) =>
-    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] });
+export async function startCoordinatorProcess(options: CoordinatorProcessOptions = {}): Promise<CoordinatorProcess> {
+  const started = await spawnCoordinator({
+    db: options.dbPath,
+    listen: options.listen,
+    flags: options.flags ?? fastCoordinatorFlags,
+    tokens: options.tokens,
+    tokensFor: "test",
+  });
   return {
-    url,
-    port: Number(new URL(url).port),
-    dbPath,
-    child,
-    logs,
-    tokens,
-    jobs: createClient(JobService, transport(tokens.client)),
-    sessions: createClient(SessionService, transport(tokens.client)),
-    operator: createClient(OperatorService, transport(tokens.admin)),
-    launcherClient: (token = tokens.registration) => createClient(LauncherService, transport(token)),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
+    url: started.url,
+    port: started.port,
+    dbPath: started.db,
+    child: started.child,
+    logs: started.logs,
+    ...clientsFor(started.url, started.tokens),
+    stop: () => started.stop(),
   };
-}
-
-const running = new Set<ChildProcess>();
-
-/** Kills every coordinator process still running (for afterAll). */
-export function killCoordinatorProcesses(): void {
-  for (const child of running) child.kill("SIGKILL");
 }
 
 /**

@@ -1,14 +1,15 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseLauncherConfig } from "../../launcher-deno/src/config/config.ts";
 import { permissionFlags } from "../../launcher-deno/src/host/permissions.ts";
 import { denoEnv } from "../../launcher-deno/tools/deno_tools.ts";
-import { JsonLines } from "./json_lines.ts";
+import { JsonLines } from "../../tools/support/json_lines.ts";
+import { repoDir } from "../../tools/support/tsx_process.ts";
 
-export const repoDir = resolve(import.meta.dirname, "../..");
+export { repoDir };
 export const denoPath = join(repoDir, "node_modules", ".bin", "deno");
 export const standInClaude = join(repoDir, "test", "fixtures", "claude");
 export const payloadExecutor = join(repoDir, "test", "fixtures", "payload_executor");
@@ -139,6 +140,15 @@ export async function startLauncher(options: LauncherOptions): Promise<LauncherP
     env: denoEnv({ ...process.env, ...launcherTokenEnv(options), ...options.env, RUST_BACKTRACE: "0", NO_COLOR: "1" }),
   });
   return watchLauncher(child, written);
+}
+
+/** A launcher process with the launcher id its registration returned. */
+export type RegisteredLauncher = LauncherProcess & { readonly id: string };
+
+/** Starts a launcher as startLauncher does, and resolves once it registered. */
+export async function startRegisteredLauncher(options: LauncherOptions): Promise<RegisteredLauncher> {
+  const launcher = await startLauncher(options);
+  return Object.assign(launcher, { id: await launcher.registered() });
 }
 
 /** Follows a launcher process started some other way (the build's wrapper, npm run launcher). */

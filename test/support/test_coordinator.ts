@@ -1,47 +1,20 @@
 import type { AddressInfo } from "node:net";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
-import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
-import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { type Coordinator, type CoordinatorOptions, createCoordinator } from "../../coordinator/app.ts";
 import { type CoordinatorConfig, defaults } from "../../coordinator/config.ts";
 import { silentLogger } from "../../coordinator/log.ts";
+import { clientsFor, type RoleClients } from "../../tools/support/connect_clients.ts";
+import { issueRoleTokens } from "../../tools/support/role_tokens.ts";
 import { freshDatabase } from "./test_database.ts";
-import { bearer, issueTestTokens, type TestTokens } from "./test_tokens.ts";
 
-export interface TestCoordinator {
+/** An in-process coordinator with clients of each role (`tokens` is one token of each). */
+export interface TestCoordinator extends RoleClients {
   url: string;
   dbPath: string;
   coordinator: Coordinator;
-  /** One token of each role. */
-  tokens: TestTokens;
-  /** Clients with the client token. */
-  jobs: Client<typeof JobService>;
-  sessions: Client<typeof SessionService>;
-  /** With the admin token. */
-  operator: Client<typeof OperatorService>;
-  /** A LauncherService client sending `token` (the registration token unless given). */
-  launcherClient(token?: string): Client<typeof LauncherService>;
   /** Stops the server; the database file stays for a restart. */
   stop(): Promise<void>;
   /** Stops the server and deletes the database. */
   close(): Promise<void>;
-}
-
-/** Clients speaking Connect JSON over HTTP/1.1 to a URL, as curl would, each with the token of its role. */
-export function clientsFor(url: string, tokens: TestTokens) {
-  const transport = (token: string) =>
-    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [bearer(token)] });
-  const people = transport(tokens.client);
-  return {
-    tokens,
-    jobs: createClient(JobService, people),
-    sessions: createClient(SessionService, people),
-    operator: createClient(OperatorService, transport(tokens.admin)),
-    launcherClient: (token = tokens.registration) => createClient(LauncherService, transport(token)),
-  };
 }
 
 /**
@@ -66,7 +39,7 @@ export async function startTestCoordinator(
     url,
     dbPath: db,
     coordinator,
-    ...clientsFor(url, await issueTestTokens(coordinator.engine.db)),
+    ...clientsFor(url, await issueRoleTokens(coordinator.engine.db, "test")),
     stop,
     async close() {
       await stop();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createScratchDatabase } from "../../tools/scratch_postgres.ts";
+import { createScratchDatabase } from "../../tools/support/scratch_postgres.ts";
 
 /** The backend the coordinator tests run on: "postgres" in the vitest project of that name. */
 export const testBackend = process.env.TETHER_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
