@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FailureReason, JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
 import { launcherId } from "../../coordinator/domain/ids.ts";
@@ -8,8 +7,8 @@ import { createJob, type NewJob } from "../../coordinator/storage/create_job.ts"
 import { finishJob } from "../../coordinator/storage/finish_job.ts";
 import { type Db, openDatabase } from "../../coordinator/storage/db/open_database.ts";
 import type { JobRow, LauncherRow } from "../../coordinator/storage/db/rows.ts";
-import type { Tx } from "../../coordinator/storage/db/transaction.ts";
 import { freshDatabase, type TestDatabase, testBackend } from "../support/test_database.ts";
+import { rolledBack } from "../support/rolled_back.ts";
 
 if (testBackend !== "postgres") console.log("claim_on_postgres.test.ts: PostgreSQL's claim function only; skipped on SQLite");
 
@@ -37,17 +36,6 @@ function job(overrides: Partial<NewJob> = {}): NewJob {
   };
 }
 
-/** Runs `fn` in a transaction that is rolled back, so that both claims see the same queue. */
-function rolledBack<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`BEGIN`.execute(conn);
-    try {
-      return await fn(conn);
-    } finally {
-      await sql`ROLLBACK`.execute(conn);
-    }
-  });
-}
 
 describe.skipIf(testBackend !== "postgres")("the claim on PostgreSQL", () => {
   let database: TestDatabase;

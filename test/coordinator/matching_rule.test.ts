@@ -13,6 +13,7 @@ import type { JobTable, SessionTable } from "../../coordinator/storage/db/schema
 import type { Tx } from "../../coordinator/storage/db/transaction.ts";
 import { jobRequirements, launcherTraits } from "../../coordinator/storage/traits.ts";
 import { freshDatabase, type TestDatabase, testBackend } from "../support/test_database.ts";
+import { rolledBack } from "../support/rolled_back.ts";
 
 /*
  * Which launcher may run a job is written three times: launcherMatches (the in-memory handoff and the
@@ -157,17 +158,6 @@ function sessionValues(j: GenJob, i: number): Insertable<SessionTable> | null {
   };
 }
 
-/** Runs `fn` in a transaction that is rolled back. */
-function rolledBack<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`BEGIN`.execute(conn);
-    try {
-      return await fn(conn);
-    } finally {
-      await sql`ROLLBACK`.execute(conn);
-    }
-  });
-}
 
 /** Runs `fn` inside the transaction `tx` and then undoes what it did, so that every claim sees the same queue. */
 async function undone<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
