@@ -6,12 +6,15 @@ import {
 } from "../../../gen/tether/v1/job_service_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
 import { isTerminal } from "../../domain/job_states.ts";
+import type { JobRow } from "../../storage/db/rows.ts";
 import { loadJob } from "../../storage/load_job.ts";
 import { readJobEvents } from "../../storage/read_job_events.ts";
 import { eventToProto, jobToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 
 const batch = 500;
+
+const jobMessage = (job: JobRow) => create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
 
 /**
  * Streams a job: the job as it is, its events from the requested offset,
@@ -31,8 +34,10 @@ export async function* watchJob(
     // Ask for the next change before reading, so a change during the read is not missed.
     const changed = engine.watchers.nextChange(id, signal);
     const job = await loadJob(engine.db, id);
-    if (sentState !== job.state) {
-      yield create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
+    // The job comes first, as it is; a later end comes after its events, which were all committed before it.
+    const endsNow = sentState !== null && isTerminal(job.state);
+    if (sentState !== job.state && !endsNow) {
+      yield jobMessage(job);
       sentState = job.state;
     }
     let caughtUp = false;
@@ -43,6 +48,10 @@ export async function* watchJob(
         offset = event.offset + 1;
       }
       caughtUp = events.length < batch;
+    }
+    if (sentState !== job.state) {
+      yield jobMessage(job);
+      sentState = job.state;
     }
     // An ended job takes no more events, and all of them were committed before it ended.
     if (isTerminal(job.state)) return;
