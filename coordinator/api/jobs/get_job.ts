@@ -6,6 +6,9 @@ import { jobToProto } from "../to_proto.ts";
 import { requireText } from "../validate.ts";
 
 /** One job as it is now. */
-export async function getJob(engine: Engine, req: GetJobRequest): Promise<MessageInitShape<typeof GetJobResponseSchema>> {
+export async function getJob(
+  engine: Engine,
+  req: GetJobRequest,
+): Promise<MessageInitShape<typeof GetJobResponseSchema>> {
   return { job: jobToProto(await loadJob(engine.db, requireText(req.id, "id", 128))) };
 }

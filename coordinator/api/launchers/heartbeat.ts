@@ -18,7 +18,11 @@ type HeartbeatAnswer = MessageInitShape<typeof HeartbeatResponseSchema>;
  * holds: the stale ones it must kill, the cancels it must carry out; held
  * attempts it no longer runs end LAUNCHER_LOST.
  */
-export async function heartbeat(engine: Engine, caller: LauncherPrincipal, req: HeartbeatRequest): Promise<HeartbeatAnswer> {
+export async function heartbeat(
+  engine: Engine,
+  caller: LauncherPrincipal,
+  req: HeartbeatRequest,
+): Promise<HeartbeatAnswer> {
   const { launcherId } = caller;
   if (req.runningJobs.length > 1000) throw invalidArgument("runningJobs may list at most 1000 jobs");
   const running = req.runningJobs.map((j, i) => {
@@ -50,7 +54,11 @@ export async function heartbeat(engine: Engine, caller: LauncherPrincipal, req: 
  * is answered at once, and its lease is renewed with others' in one write
  * (see LeaseKeeper). Null for any other heartbeat, which takes the plain path.
  */
-async function answerIdleHeartbeat(engine: Engine, launcherId: string, running: number): Promise<HeartbeatAnswer | null> {
+async function answerIdleHeartbeat(
+  engine: Engine,
+  launcherId: string,
+  running: number,
+): Promise<HeartbeatAnswer | null> {
   if (running > 0) return null;
   const known = await engine.launcher(launcherId);
   if (!isRegistered(known.state)) return null;

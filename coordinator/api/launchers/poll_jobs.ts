@@ -44,7 +44,8 @@ export async function pollJobs(
   const deadline = engine.now() + holdMs(engine, ctx);
 
   let launcher = await engine.launcher(launcherId);
-  const waiter = new Waiter(launcherTraits(launcher), freeSlots > 0 && launcher.state === LauncherState.ONLINE, engine.clock);
+  const takesJobs = freeSlots > 0 && launcher.state === LauncherState.ONLINE;
+  const waiter = new Waiter(launcherTraits(launcher), takesJobs, engine.clock);
   engine.dispatcher.add(waiter);
   try {
     // Read again once registered: a change to the launcher or a cancel from here on wakes the waiter.
@@ -69,9 +70,10 @@ export async function pollJobs(
         stopping = await jobsToStop(engine.db, launcherId);
       }
       const cancels = stopping.filter((id) => !alreadyStopping.has(id));
-      const takesJobs = launcher.state === LauncherState.ONLINE;
-      const limit = takesJobs ? Math.min(freeSlots, launcherSlots(launcher, engine.now())) : 0;
-      const claim = { launcher, pollId, limit, acceptTimeoutMs: engine.config.acceptTimeoutMs, credentialHash: caller.credentialHash };
+      const online = launcher.state === LauncherState.ONLINE;
+      const limit = online ? Math.min(freeSlots, launcherSlots(launcher, engine.now())) : 0;
+      const { acceptTimeoutMs } = engine.config;
+      const claim = { launcher, pollId, limit, acceptTimeoutMs, credentialHash: caller.credentialHash };
       const offers = await engine.caches.claim(launcherId, limit, round.size > 0, () =>
         engine.write(claimJobs(engine.db, claim, engine.now()))
       );
