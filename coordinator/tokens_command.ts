@@ -8,7 +8,9 @@ import { hashSecret, parseBearer } from "./auth/secrets.ts";
 import { defaults, parseDuration } from "./config.ts";
 import { errorText } from "./log.ts";
 import { tokenState } from "./domain/token_state.ts";
-import { findToken, listTokens, revokeToken } from "./storage/api_tokens.ts";
+import { findToken } from "./storage/find_token.ts";
+import { listTokens } from "./storage/list_tokens.ts";
+import { revokeToken } from "./storage/revoke_token.ts";
 import { type Db, openDatabase } from "./storage/db/open_database.ts";
 
 export const tokensUsage = `Usage: npm run coordinator -- tokens <command> [flags]

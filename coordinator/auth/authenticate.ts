@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Engine } from "../dispatch/engine.ts";
 import { unauthenticated } from "../domain/errors.ts";
 import { tokenState } from "../domain/token_state.ts";
-import { findToken } from "../storage/api_tokens.ts";
+import { findToken } from "../storage/find_token.ts";
 import type { LauncherRow } from "../storage/db/rows.ts";
 import type { Principal } from "./principal.ts";
 import { parseBearer, sameHash } from "./secrets.ts";

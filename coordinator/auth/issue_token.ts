@@ -1,6 +1,6 @@
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { invalidArgument } from "../domain/errors.ts";
-import { createToken } from "../storage/api_tokens.ts";
+import { createToken } from "../storage/create_token.ts";
 import type { Db } from "../storage/db/open_database.ts";
 import type { ApiTokenRow } from "../storage/db/rows.ts";
 import { hashSecret, newApiToken } from "./secrets.ts";

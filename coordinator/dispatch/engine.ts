@@ -11,8 +11,10 @@ import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../storage/
 import type { Db } from "../storage/db/open_database.ts";
 import type { JobRow, LauncherRow } from "../storage/db/rows.ts";
 import { expireDueJobs, nextDeadline } from "../storage/due_jobs.ts";
-import { extendLeasesAndOffers, lapseLaunchers } from "../storage/lapse_launchers.ts";
-import { loadJobs, queuedSuccessors } from "../storage/list_jobs.ts";
+import { extendLeasesAndOffers } from "../storage/extend_leases.ts";
+import { lapseLaunchers } from "../storage/lapse_launchers.ts";
+import { loadJobs } from "../storage/load_jobs.ts";
+import { queuedSuccessors } from "../storage/queued_successors.ts";
 import { loadLauncher } from "../storage/load_launcher.ts";
 import { jobRequirements } from "../storage/traits.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";

@@ -3,7 +3,8 @@ import { findOrphans } from "../domain/orphans.ts";
 import type { RetryPolicy } from "../domain/retry.ts";
 import type { Written } from "../storage/changes.ts";
 import type { Db } from "../storage/db/open_database.ts";
-import { endOrphans, heldAttempts, renewLeases } from "../storage/heartbeat.ts";
+import { endOrphans } from "../storage/end_orphans.ts";
+import { heldAttempts, renewLeases } from "../storage/renew_leases.ts";
 import type { PollCaches } from "./poll_caches.ts";
 
 export interface LeaseKeeperOptions {

@@ -6,7 +6,7 @@ import { forUpdate } from "./db/dialect.ts";
 import type { JobRow } from "./db/rows.ts";
 import type { Tx } from "./db/transaction.ts";
 import { endAttempt } from "./end_attempt.ts";
-import { releaseOffers } from "./offers.ts";
+import { releaseOffers } from "./release_offers.ts";
 
 /**
  * Takes every job away from a launcher that is gone: offers go back to the

@@ -22,7 +22,7 @@ import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { TokenRole } from "../../gen/tether/v1/token_pb.ts";
 import { type Access, accessTable } from "../../coordinator/auth/access.ts";
 import { hashSecret, newApiToken } from "../../coordinator/auth/secrets.ts";
-import { createToken } from "../../coordinator/storage/api_tokens.ts";
+import { createToken } from "../../coordinator/storage/create_token.ts";
 import { envelope, frameJson, readFrames, type EndStream, endStreamFlag } from "../support/connect_envelope.ts";
 import { type DatabaseSnapshot, snapshotDatabase } from "../support/database_snapshot.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DrainLauncherRequest, DrainLauncherResponseSchema } from "../../../gen/tether/v1/operator_service_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
-import { drainLauncher as drainStoredLauncher } from "../../storage/deregister_launcher.ts";
+import { drainLauncher as drainStoredLauncher } from "../../storage/drain_launcher.ts";
 import { launcherToProto } from "../to_proto.ts";
 import { requireText } from "../validate.ts";
 

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RevokeTokenRequest, RevokeTokenResponseSchema } from "../../../gen/tether/v1/operator_service_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
-import { revokeToken as revokeStoredToken } from "../../storage/api_tokens.ts";
+import { revokeToken as revokeStoredToken } from "../../storage/revoke_token.ts";
 import { tokenToProto } from "../to_proto.ts";
 import { requireText } from "../validate.ts";
 

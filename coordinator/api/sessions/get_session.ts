@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GetSessionRequest, GetSessionResponseSchema } from "../../../gen/tether/v1/session_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
-import { loadSession } from "../../storage/sessions.ts";
+import { loadSession } from "../../storage/load_session.ts";
 import { sessionToProto } from "../to_proto.ts";
 import { requireText } from "../validate.ts";
 

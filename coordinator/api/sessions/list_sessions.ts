@@ -5,7 +5,7 @@ import {
   SessionStateSchema,
 } from "../../../gen/tether/v1/session_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
-import { listSessions as selectSessions } from "../../storage/sessions.ts";
+import { listSessions as selectSessions } from "../../storage/list_sessions.ts";
 import { sessionToProto } from "../to_proto.ts";
 import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
 

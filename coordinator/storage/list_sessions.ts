@@ -1,12 +1,5 @@
-import { notFound } from "../domain/errors.ts";
 import type { Db } from "./db/open_database.ts";
 import type { SessionRow } from "./db/rows.ts";
-
-export async function loadSession(db: Db, id: string): Promise<SessionRow> {
-  const row = await db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound(`session "${id}" not found`);
-  return row;
-}
 
 export interface SessionFilter {
   states: number[];
@@ -32,11 +25,4 @@ export function listSessions(db: Db, f: SessionFilter): Promise<SessionRow[]> {
     );
   }
   return query.execute();
-}
-
-/** The executor's own session ids of these sessions, for resume offers. */
-export async function executorSessionIds(db: Db, ids: readonly string[]): Promise<Map<string, string | null>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom("sessions").select(["id", "executor_session_id"]).where("id", "in", ids).execute();
-  return new Map(rows.map((r) => [r.id, r.executor_session_id]));
 }

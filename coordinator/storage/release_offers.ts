@@ -5,17 +5,6 @@ import { inTransaction, type Tx } from "./db/transaction.ts";
 import { type Written, written } from "./changes.ts";
 
 /**
- * A launcher's outstanding offers (those of an earlier poll with the same id
- * are a retried poll's answer) and the jobs it must stop (CANCELLING), in
- * one statement, in dispatch order.
- */
-export function heldOffersAndCancels(db: Db, launcherId: string): Promise<JobRow[]> {
-  return db.selectFrom("jobs").selectAll()
-    .where("launcher_id", "=", launcherId).where("state", "in", [JobState.OFFERED, JobState.CANCELLING])
-    .orderBy("priority", "desc").orderBy("seq").execute();
-}
-
-/**
  * Puts offered jobs back in the queue: no attempt is burnt. Only offers
  * that are still outstanding under the given tokens move. `why`, when the
  * offer was lost rather than handed back, is recorded on the job. Returns
@@ -40,13 +29,6 @@ export async function releaseOffers(
     if (row) released.push(row);
   }
   return released;
-}
-
-/** Jobs a launcher must stop: those in CANCELLING that it holds. */
-export async function jobsToStop(db: Db, launcherId: string): Promise<string[]> {
-  const rows = await db.selectFrom("jobs").select("id")
-    .where("launcher_id", "=", launcherId).where("state", "=", JobState.CANCELLING).execute();
-  return rows.map((r) => r.id);
 }
 
 /** Hands back offers a poll claimed for a client that went away: no attempt is burnt. */
