@@ -69,7 +69,7 @@ it(
 
     expect(report.details).toEqual([]);
     expect(load.created).toHaveLength(size.jobs);
-    expect(report.byState).toEqual({ SUCCEEDED: size.jobs });
+    expect(report.byState, report.unsuccessful.join("\n")).toEqual({ SUCCEEDED: size.jobs });
     expect(kills.every((k) => k.held.length > 0), "every kill hit jobs in flight").toBe(true);
     expect(recoveries.filter((r) => r.fromKill === Infinity), "held jobs that never changed again").toEqual([]);
     await coordinator.stop();

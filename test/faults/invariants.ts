@@ -22,6 +22,8 @@ export interface InvariantReport {
   /** Jobs whose final record contradicts itself or its events (a success without its result event ...). */
   inconsistent: string[];
   byState: Record<string, number>;
+  /** Each job that did not succeed, with its failure reason and error. */
+  unsuccessful: string[];
   /** One line per problem found, for failure messages. */
   details: string[];
 }
@@ -31,6 +33,7 @@ interface JobRecord {
   state: number;
   attempt: number;
   failure_reason: number;
+  error: string;
   exit_code: number | null;
   result: string | null;
 }
@@ -51,7 +54,7 @@ export function checkInvariants(
 ): InvariantReport {
   const db = new SQLite(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare("SELECT id, state, attempt, failure_reason, exit_code, result FROM jobs")
+    const rows = db.prepare("SELECT id, state, attempt, failure_reason, error, exit_code, result FROM jobs")
       .all() as JobRecord[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     const events = db.prepare("SELECT attempt, data FROM job_events WHERE job_id = ? ORDER BY event_offset");
@@ -63,6 +66,7 @@ export function checkInvariants(
       missingEvents: [],
       inconsistent: [],
       byState: {},
+      unsuccessful: [],
       details: [],
     };
     const flag = (list: string[], id: string, why: string) => {
@@ -77,6 +81,10 @@ export function checkInvariants(
     }
     for (const row of rows) {
       const name = JobState[row.state] ?? String(row.state);
+      // A job that did not succeed says why, so that a run that expected only successes can be read.
+      if (row.state !== JobState.SUCCEEDED) {
+        report.unsuccessful.push(`job ${row.id}: ${name} ${FailureReason[row.failure_reason]} at attempt ${row.attempt}: ${row.error}`);
+      }
       report.byState[name] = (report.byState[name] ?? 0) + 1;
       const stored = (events.all(row.id) as { attempt: number; data: string }[])
         .map((e) => ({ attempt: e.attempt, data: JSON.parse(e.data) as Record<string, unknown> }));

@@ -101,7 +101,7 @@ it(
     expect(report.details).toEqual([]);
     expect(problems).toEqual([]);
     expect(load.created).toHaveLength(size.jobs);
-    expect(report.byState).toEqual({ SUCCEEDED: size.jobs });
+    expect(report.byState, report.unsuccessful.join("\n")).toEqual({ SUCCEEDED: size.jobs });
     expect(heldRunning.every((n) => n > 0), "every kill hit running jobs").toBe(true);
     await coordinator.stop();
   },

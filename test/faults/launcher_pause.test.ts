@@ -175,7 +175,7 @@ it(
 
     expect(report.details).toEqual([]);
     expect(problems).toEqual([]);
-    expect(report.byState).toEqual({ SUCCEEDED: load.created.length });
+    expect(report.byState, report.unsuccessful.join("\n")).toEqual({ SUCCEEDED: load.created.length });
     expect(survivors.every((s) => s.child.exitCode === null)).toBe(true);
     await coordinator.stop();
   },

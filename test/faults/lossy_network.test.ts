@@ -210,7 +210,7 @@ it(
 
     expect(report.details).toEqual([]);
     expect(load.created).toHaveLength(size.jobs);
-    expect(report.byState).toEqual({ SUCCEEDED: size.jobs });
+    expect(report.byState, report.unsuccessful.join("\n")).toEqual({ SUCCEEDED: size.jobs });
     expect(recoveries.filter((r) => r === Infinity)).toEqual([]);
     expect(leftOffered.filter((r) => r === Infinity)).toEqual([]);
     expect(reoffers.filter((r) => !r.again).map((r) => r.id), "offers lost for good that were never made again")
