@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -91,7 +91,12 @@ export class FaultRig {
 
   /** Executor processes still alive (the pid still names a seq_executor, not a process that reused it). */
   aliveRuns(): LedgerRun[] {
-    return this.runs().filter((run) => processAlive(run.pid) && commandLine(run.pid).includes("seq_executor"));
+    // A pid of the ledger may have been reused, even by another scenario's seq_executor running in parallel
+    // (pid_max may be 32768): only a process working in this rig's folder is one of this rig's runs.
+    const dir = realpathSync(this.dir);
+    return this.runs().filter((run) =>
+      processAlive(run.pid) && commandLine(run.pid).includes("seq_executor") && workingDir(run.pid) === dir
+    );
   }
 
   /** Kills every launcher, coordinator and executor this file started, and removes the folder. */
@@ -106,6 +111,14 @@ export class FaultRig {
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function workingDir(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return "";
   }
 }
 
