@@ -28,6 +28,16 @@ export interface CoordinatorConfig {
   readonly maxJobEventBytes: number;
   /** The largest request body accepted. */
   readonly readMaxBytes: number;
+  /** A connection must send a request's complete headers within this, from its start or its previous request. */
+  readonly headersTimeoutMs: number;
+  /** A request's body must arrive within this after its headers. */
+  readonly requestTimeoutMs: number;
+  /** A connection that carries no request for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** Connections open at once, at most; more are closed as they arrive. */
+  readonly maxConnections: number;
+  /** Requests (HTTP/2 streams) one connection may carry at once. */
+  readonly maxStreamsPerConnection: number;
   /** PEM files of the certificate chain and its key (both or neither): with them the port speaks TLS only. */
   readonly tlsCertPath: string | null;
   readonly tlsKeyPath: string | null;
@@ -52,6 +62,15 @@ export const defaults: CoordinatorConfig = Object.freeze({
   retryBackoffMaxMs: 300_000,
   maxJobEventBytes: 16 * 1024 * 1024,
   readMaxBytes: 4 * 1024 * 1024,
+  // A request's headers are small and come at once; 20 s leaves room for a slow link, not for a slowloris.
+  headersTimeoutMs: 20_000,
+  // 4 MiB (the largest body) in 60 s is 70 KB/s.
+  requestTimeoutMs: 60_000,
+  // Longer than the 60 s idle timeout of common load balancers, so that they close first.
+  idleTimeoutMs: 65_000,
+  // Well past 2,000 held polls (one connection each over HTTP/1.1), well under a raised file limit.
+  maxConnections: 10_000,
+  maxStreamsPerConnection: 256,
   tlsCertPath: null,
   tlsKeyPath: null,
   behindTlsProxy: false,
@@ -72,6 +91,11 @@ const settings = {
   "retry-backoff-max": { env: "TETHER_RETRY_BACKOFF_MAX", help: "largest retry backoff" },
   "max-job-event-bytes": { env: "TETHER_MAX_JOB_EVENT_BYTES", help: "event bytes stored per job" },
   "read-max-bytes": { env: "TETHER_READ_MAX_BYTES", help: "largest request body" },
+  "headers-timeout": { env: "TETHER_HEADERS_TIMEOUT", help: "time a connection has to send a request's headers" },
+  "request-timeout": { env: "TETHER_REQUEST_TIMEOUT", help: "time a request has to send its body" },
+  "idle-timeout": { env: "TETHER_IDLE_TIMEOUT", help: "idle keep-alive connections are closed after this" },
+  "max-connections": { env: "TETHER_MAX_CONNECTIONS", help: "connections open at once, at most" },
+  "max-streams": { env: "TETHER_MAX_STREAMS", help: "HTTP/2 streams (requests) at once per connection" },
   "tls-cert": { env: "TETHER_TLS_CERT", help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)" },
   "tls-key": { env: "TETHER_TLS_KEY", help: "PEM private key of --tls-cert" },
   "behind-tls-proxy": {
@@ -131,6 +155,15 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     }
     return n;
   };
+  const count = (name: SettingName, fallback: number): number => {
+    const text = raw(name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new Error(`--${name} (${settings[name].env}) must be a whole number, at least 1; got "${text}"`);
+    }
+    return n;
+  };
   const flag = (name: SettingName): boolean => {
     if (flags[name] === true) return true;
     const text = env[settings[name].env];
@@ -154,6 +187,11 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     retryBackoffMaxMs: duration("retry-backoff-max", defaults.retryBackoffMaxMs),
     maxJobEventBytes: bytes("max-job-event-bytes", defaults.maxJobEventBytes),
     readMaxBytes: bytes("read-max-bytes", defaults.readMaxBytes),
+    headersTimeoutMs: duration("headers-timeout", defaults.headersTimeoutMs, 100),
+    requestTimeoutMs: duration("request-timeout", defaults.requestTimeoutMs, 100),
+    idleTimeoutMs: duration("idle-timeout", defaults.idleTimeoutMs, 100),
+    maxConnections: count("max-connections", defaults.maxConnections),
+    maxStreamsPerConnection: count("max-streams", defaults.maxStreamsPerConnection),
     tlsCertPath: raw("tls-cert") ?? null,
     tlsKeyPath: raw("tls-key") ?? null,
     behindTlsProxy: flag("behind-tls-proxy"),

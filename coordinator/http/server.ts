@@ -8,6 +8,7 @@ import type { Engine } from "../dispatch/engine.ts";
 import { authGate, healthPath, principalInterceptor } from "./auth_gate.ts";
 import { principalKey } from "../auth/principal.ts";
 import { errorInterceptor } from "../api/error_interceptor.ts";
+import { connectionGuard } from "./connection_guard.ts";
 import { checkHosts } from "./host_check.ts";
 import { routes } from "../api/routes.ts";
 import { serveWatchNdjson } from "./watch_ndjson.ts";
@@ -53,35 +54,48 @@ export function createServer(
     listenHost: engine.config.host,
     schemes: tls ? ["https"] : engine.config.behindTlsProxy ? ["http", "https"] : ["http"],
   }, engine.config.readMaxBytes);
-  const connections = connectionTracker();
+  const { config } = engine;
+  const guard = connectionGuard(config);
+  // Streams one HTTP/2 connection may carry at once; a client that wants more opens another connection.
+  const settings = { maxConcurrentStreams: config.maxStreamsPerConnection };
   if (tls) {
     // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).
-    const server = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true, noDelay: true }, handler);
-    // Long polls and watch streams are idle by design: no socket idle timeout.
+    const server = http2.createSecureServer({
+      cert: tls.cert,
+      key: tls.key,
+      allowHTTP1: true,
+      noDelay: true,
+      settings,
+      // A connection that never completes its handshake is dropped like one that never sends its headers.
+      handshakeTimeout: config.headersTimeoutMs,
+    }, handler);
+    // Long polls and watch streams are idle by design: the guard's deadlines apply, not a socket timeout.
     server.setTimeout(0);
-    // Read by the HTTP/1.1 code allowHTTP1 runs; unset, idle HTTP/1.1 connections would never be closed.
-    Object.assign(server, { keepAliveTimeout: 65_000 });
+    // Read by the HTTP/1.1 code allowHTTP1 runs (the guard closes idle connections as well).
+    Object.assign(server, { keepAliveTimeout: config.idleTimeoutMs });
+    server.maxConnections = config.maxConnections;
     server.on("secureConnection", (socket: TLSSocket) => {
-      if (socket.alpnProtocol !== "h2") connections.http1(socket);
+      if (socket.alpnProtocol !== "h2") guard.accepted(socket);
     });
     // With allowHTTP1, an HTTP/1.1 request arrives as http.IncomingMessage despite the event's type.
     server.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: unknown) => {
-      if (req.httpVersionMajor === 1) connections.request(req as http.IncomingMessage, res as http.ServerResponse);
+      if (req.httpVersionMajor === 1) guard.request(req as http.IncomingMessage, res as http.ServerResponse);
     });
-    server.on("session", connections.session);
-    return { server, closeIdle: connections.closeIdle };
+    server.on("session", guard.session);
+    return { server, closeIdle: guard.closeIdle };
   }
   const h1 = http.createServer(handler);
-  // Long polls and watch streams are idle by design: no socket idle timeout.
+  // The guard keeps the deadlines (Node checks its own only on connections an http.Server accepted itself).
   h1.timeout = 0;
-  h1.keepAliveTimeout = 65_000;
-  h1.on("request", connections.request);
-  const h2 = http2.createServer(handler);
+  h1.keepAliveTimeout = config.idleTimeoutMs;
+  h1.on("request", guard.request);
+  const h2 = http2.createServer({ settings }, handler);
   h2.setTimeout(0);
-  h2.on("session", connections.session);
+  h2.on("session", guard.session);
 
   // noDelay: answers go out as they are written (Nagle would hold a small response back for an ACK).
   const server = net.createServer({ noDelay: true }, (socket) => {
+    guard.accepted(socket);
     let head = Buffer.alloc(0);
     const sniff = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -91,7 +105,7 @@ export function createServer(
       socket.off("data", sniff);
       socket.pause();
       socket.unshift(head);
-      if (!isH2) connections.http1(socket);
+      if (isH2) guard.http2(socket);
       (isH2 ? h2 : h1).emit("connection", socket);
       // The HTTP/2 server reads the socket itself; resuming it here would lose the preface.
       if (!isH2) socket.resume();
@@ -99,46 +113,6 @@ export function createServer(
     socket.on("data", sniff);
     socket.on("error", () => socket.destroy());
   });
-  return { server, closeIdle: connections.closeIdle };
-}
-
-/**
- * Follows open connections so that closeIdle() can end the ones that carry
- * no request: http.Server tracks its connections only when it listens
- * itself, which it does not here, and HTTP/2 sessions need a close of their own.
- */
-function connectionTracker() {
-  const busy = new Map<net.Socket, number>();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  let closing = false;
-  return {
-    /** A new HTTP/1.1 connection. */
-    http1(socket: net.Socket) {
-      busy.set(socket, 0);
-      socket.on("close", () => busy.delete(socket));
-    },
-    request(req: http.IncomingMessage, res: http.ServerResponse) {
-      const socket = req.socket;
-      busy.set(socket, (busy.get(socket) ?? 0) + 1);
-      // A body the handler stopped reading (too large, or refused) would stall the next request on this socket.
-      res.on("finish", () => {
-        if (!req.complete) socket.end();
-      });
-      res.on("close", () => {
-        const n = (busy.get(socket) ?? 1) - 1;
-        busy.set(socket, n);
-        if (closing && n === 0) socket.destroy();
-      });
-    },
-    session(session: http2.ServerHttp2Session) {
-      sessions.add(session);
-      session.on("close", () => sessions.delete(session));
-    },
-    /** Closes keep-alive connections that carry no request, so that close() can finish. */
-    closeIdle() {
-      closing = true;
-      for (const [socket, n] of busy) if (n === 0) socket.destroy();
-      for (const session of sessions) session.close();
-    },
-  };
+  server.maxConnections = config.maxConnections;
+  return { server, closeIdle: guard.closeIdle };
 }

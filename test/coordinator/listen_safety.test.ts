@@ -119,4 +119,26 @@ describe("the transport settings", () => {
     expect(() => load([], { TETHER_BEHIND_TLS_PROXY: "maybe" })).toThrow("TETHER_BEHIND_TLS_PROXY must be 1 or 0");
     expect(() => load(["--listen", "10.0.0.5:7070"])).toThrow("--listen 10.0.0.5 is not a loopback address");
   });
+
+  it("take the connection limits, with defaults a person would choose", () => {
+    expect(load([])).toMatchObject({
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 65_000,
+      maxConnections: 10_000,
+      maxStreamsPerConnection: 256,
+    });
+    expect(load(["--headers-timeout", "5s", "--request-timeout", "2m", "--max-streams", "100"], {
+      TETHER_IDLE_TIMEOUT: "30s",
+      TETHER_MAX_CONNECTIONS: "500",
+    })).toMatchObject({
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 120_000,
+      idleTimeoutMs: 30_000,
+      maxConnections: 500,
+      maxStreamsPerConnection: 100,
+    });
+    expect(() => load(["--max-connections", "0"])).toThrow('--max-connections (TETHER_MAX_CONNECTIONS) must be a whole number, at least 1; got "0"');
+    expect(() => load(["--idle-timeout", "soon"])).toThrow("--idle-timeout");
+  });
 });
