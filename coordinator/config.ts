@@ -38,6 +38,8 @@ export interface CoordinatorConfig {
   readonly maxConnections: number;
   /** Requests (HTTP/2 streams) one connection may carry at once. */
   readonly maxStreamsPerConnection: number;
+  /** An NDJSON watch whose reader takes nothing for this long is ended. */
+  readonly watchStallTimeoutMs: number;
   /** PEM files of the certificate chain and its key (both or neither): with them the port speaks TLS only. */
   readonly tlsCertPath: string | null;
   readonly tlsKeyPath: string | null;
@@ -71,6 +73,8 @@ export const defaults: CoordinatorConfig = Object.freeze({
   // Well past 2,000 held polls (one connection each over HTTP/1.1), well under a raised file limit.
   maxConnections: 10_000,
   maxStreamsPerConnection: 256,
+  // A reader that takes nothing for a minute is gone or stuck; it may resume from the offset it reached.
+  watchStallTimeoutMs: 60_000,
   tlsCertPath: null,
   tlsKeyPath: null,
   behindTlsProxy: false,
@@ -96,6 +100,7 @@ const settings = {
   "idle-timeout": { env: "TETHER_IDLE_TIMEOUT", help: "idle keep-alive connections are closed after this" },
   "max-connections": { env: "TETHER_MAX_CONNECTIONS", help: "connections open at once, at most" },
   "max-streams": { env: "TETHER_MAX_STREAMS", help: "HTTP/2 streams (requests) at once per connection" },
+  "watch-stall-timeout": { env: "TETHER_WATCH_STALL_TIMEOUT", help: "an NDJSON watch whose reader takes nothing is ended" },
   "tls-cert": { env: "TETHER_TLS_CERT", help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)" },
   "tls-key": { env: "TETHER_TLS_KEY", help: "PEM private key of --tls-cert" },
   "behind-tls-proxy": {
@@ -192,6 +197,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     idleTimeoutMs: duration("idle-timeout", defaults.idleTimeoutMs, 100),
     maxConnections: count("max-connections", defaults.maxConnections),
     maxStreamsPerConnection: count("max-streams", defaults.maxStreamsPerConnection),
+    watchStallTimeoutMs: duration("watch-stall-timeout", defaults.watchStallTimeoutMs, 100),
     tlsCertPath: raw("tls-cert") ?? null,
     tlsKeyPath: raw("tls-key") ?? null,
     behindTlsProxy: flag("behind-tls-proxy"),

@@ -22,6 +22,11 @@ export class JobWatchHub {
     });
   }
 
+  /** How many streams wait for a change of the job. */
+  watching(jobId: string): number {
+    return this.listeners.get(jobId)?.size ?? 0;
+  }
+
   changed(jobId: string): void {
     for (const done of [...(this.listeners.get(jobId) ?? [])]) done();
   }

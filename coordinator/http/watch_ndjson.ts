@@ -63,7 +63,20 @@ export function serveWatchNdjson(
           res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
           started = true;
         }
-        res.write(`${JSON.stringify(toJson(WatchJobResponseSchema, message))}\n`);
+        if (!res.write(`${JSON.stringify(toJson(WatchJobResponseSchema, message))}\n`)) {
+          // Sent no faster than the reader takes it: a paused reader costs one page of events, not the log.
+          const drained = await drainedWithin(res, engine.config.watchStallTimeoutMs, abort.signal);
+          if (drained === "stalled") {
+            engine.log.warn("dropped a watch whose reader took nothing", {
+              path: "/v1/jobs/<id>/watch",
+              stalledMs: engine.config.watchStallTimeoutMs,
+            });
+            // The reader takes nothing: end the stream at once; it may resume with fromOffset.
+            res.destroy();
+            return;
+          }
+          if (drained === "closed") return;
+        }
       }
       if (!started) res.writeHead(200, { "content-type": "application/x-ndjson" });
     } catch (e) {
@@ -78,6 +91,30 @@ export function serveWatchNdjson(
     res.end();
   })();
   return true;
+}
+
+/**
+ * Waits until the response's buffer drains: "drained", or "stalled" when
+ * the reader took nothing for `timeoutMs`, or "closed" when it went away.
+ */
+function drainedWithin(
+  res: NodeServerResponse,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<"drained" | "stalled" | "closed"> {
+  return new Promise((resolve) => {
+    const done = (how: "drained" | "stalled" | "closed") => {
+      clearTimeout(timer);
+      res.off("drain", onDrain);
+      signal.removeEventListener("abort", onClose);
+      resolve(how);
+    };
+    const onDrain = () => done("drained");
+    const onClose = () => done("closed");
+    const timer = setTimeout(() => done("stalled"), timeoutMs);
+    res.once("drain", onDrain);
+    signal.addEventListener("abort", onClose, { once: true });
+  });
 }
 
 function decodeId(text: string): string {

@@ -12,7 +12,11 @@ import { readJobEvents } from "../../storage/read_job_events.ts";
 import { eventToProto, jobToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 
-const batch = 500;
+/**
+ * The events a watch reads at a time: a stream sends one page before it
+ * reads the next, so a slow or paused reader costs about one page of memory.
+ */
+const eventPage = { limit: 500, maxChars: 256 * 1024 };
 
 const jobMessage = (job: JobRow) => create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
 
@@ -40,14 +44,13 @@ export async function* watchJob(
       yield jobMessage(job);
       sentState = job.state;
     }
-    let caughtUp = false;
-    while (!caughtUp && !signal.aborted) {
-      const events = await readJobEvents(engine.db, id, offset, batch);
-      for (const event of events) {
+    for (let more = true; more && !signal.aborted;) {
+      const page = await readJobEvents(engine.db, id, offset, eventPage);
+      for (const event of page.events) {
         yield create(WatchJobResponseSchema, { kind: { case: "event", value: eventToProto(event) } });
         offset = event.offset + 1;
       }
-      caughtUp = events.length < batch;
+      more = page.more;
     }
     if (sentState !== job.state) {
       yield jobMessage(job);
