@@ -1,10 +1,18 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { JobStateSchema } from "../../../gen/tether/v1/job_pb.ts";
-import type { ListJobsRequest, ListJobsResponseSchema } from "../../../gen/tether/v1/job_service_pb.ts";
+import {
+  JobView,
+  JobViewSchema,
+  type ListJobsRequest,
+  type ListJobsResponseSchema,
+} from "../../../gen/tether/v1/job_service_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
 import { listJobs as selectJobs } from "../../storage/list_jobs.ts";
 import { jobToProto } from "../to_proto.ts";
-import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+import { checkEnum, checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+
+/** About how much of parameters and results one page of JOB_VIEW_FULL carries (its answer stays near 4 MiB). */
+const fullPageChars = 4 * 1024 * 1024;
 
 const isSeqCursor = (v: unknown): v is { seq: number } =>
   typeof v === "object" && v !== null && Number.isSafeInteger((v as { seq: unknown }).seq);
@@ -16,16 +24,20 @@ export async function listJobs(
 ): Promise<MessageInitShape<typeof ListJobsResponseSchema>> {
   const limit = pageSize(req.pageSize);
   const cursor = decodePageToken(req.pageToken, isSeqCursor);
+  const full = checkEnum(req.view, JobViewSchema, "view", true) === JobView.FULL;
   const rows = await selectJobs(engine.db, {
     states: checkEnumFilter(req.states, JobStateSchema, "states"),
     sessionId: req.sessionId === "" ? null : checkText(req.sessionId, "sessionId", 128),
     launcherId: req.launcherId === "" ? null : checkText(req.launcherId, "launcherId", 128),
     beforeSeq: cursor?.seq ?? null,
     limit,
+    fullWithin: full ? fullPageChars : null,
   });
+  const chars = rows.reduce((n, r) => n + (r.parameters?.length ?? 0) + (r.result?.length ?? 0), 0);
   const last = rows.at(-1);
+  const more = rows.length === limit || (full && chars >= fullPageChars);
   return {
     jobs: rows.map(jobToProto),
-    nextPageToken: rows.length === limit && last ? encodePageToken({ seq: last.seq }) : "",
+    nextPageToken: more && last ? encodePageToken({ seq: last.seq }) : "",
   };
 }

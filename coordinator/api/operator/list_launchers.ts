@@ -4,13 +4,26 @@ import type { ListLaunchersRequest, ListLaunchersResponseSchema } from "../../..
 import type { Engine } from "../../dispatch/engine.ts";
 import { listLaunchers as selectLaunchers } from "../../storage/list_launchers.ts";
 import { launcherToProto } from "../to_proto.ts";
-import { checkEnumFilter } from "../validate.ts";
+import { checkEnumFilter, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+
+const isCursor = (v: unknown): v is { hostname: string; name: string } =>
+  typeof v === "object" && v !== null && typeof (v as { hostname: unknown }).hostname === "string" &&
+  typeof (v as { name: unknown }).name === "string";
 
 /** The launchers seen, in the states asked for. */
 export async function listLaunchers(
   engine: Engine,
   req: ListLaunchersRequest,
 ): Promise<MessageInitShape<typeof ListLaunchersResponseSchema>> {
-  const states = checkEnumFilter(req.states, LauncherStateSchema, "states");
-  return { launchers: (await selectLaunchers(engine.db, states)).map(launcherToProto) };
+  const limit = pageSize(req.pageSize);
+  const rows = await selectLaunchers(engine.db, {
+    states: checkEnumFilter(req.states, LauncherStateSchema, "states"),
+    after: decodePageToken(req.pageToken, isCursor),
+    limit,
+  });
+  const last = rows.at(-1);
+  return {
+    launchers: rows.map(launcherToProto),
+    nextPageToken: rows.length === limit && last ? encodePageToken({ hostname: last.hostname, name: last.name }) : "",
+  };
 }

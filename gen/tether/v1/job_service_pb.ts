@@ -2,8 +2,8 @@
 // @generated from file tether/v1/job_service.proto (package tether.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import type { Job, JobEvent, JobState, JobType } from "./job_pb.ts";
@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/job_service.proto.
  */
 export const file_tether_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZXRoZXIvdjEvam9iX3NlcnZpY2UucHJvdG8SCXRldGhlci52MSKeBQoQQ3JlYXRlSm9iUmVxdWVzdBIgCgR0eXBlGAEgASgOMhIudGV0aGVyLnYxLkpvYlR5cGUSEAoIZXhlY3V0b3IYAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLcHJvamVjdF9kaXIYBCABKAkSFAoMc2Vzc2lvbl9uYW1lGAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSNwoGbGFiZWxzGAcgAygLMicudGV0aGVyLnYxLkNyZWF0ZUpvYlJlcXVlc3QuTGFiZWxzRW50cnkSEwoLbGF1bmNoZXJfaWQYCCABKAkSEAoIaG9zdG5hbWUYCSABKAkSEAoIcHJpb3JpdHkYCiABKAUSFwoPY29uY3VycmVuY3lfa2V5GAsgASgJEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAwgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgNIAEoCRIUCgxtYXhfYXR0ZW1wdHMYDiABKAUSKgoHdGltZW91dBgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1tYXRjaF90aW1lb3V0GBAgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEnJldHJ5X2pvYl9mYWlsdXJlcxgRIAEoCBI7CghtZXRhZGF0YRgSIAMoCzIpLnRldGhlci52MS5DcmVhdGVKb2JSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoRQ3JlYXRlSm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4udGV0aGVyLnYxLkpvYhIQCghleGlzdGluZxgCIAEoCCIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi0KDkdldEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnRldGhlci52MS5Kb2IihgEKD0xpc3RKb2JzUmVxdWVzdBIjCgZzdGF0ZXMYASADKA4yEy50ZXRoZXIudjEuSm9iU3RhdGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRITCgtsYXVuY2hlcl9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJJChBMaXN0Sm9ic1Jlc3BvbnNlEhwKBGpvYnMYASADKAsyDi50ZXRoZXIudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIuChBDYW5jZWxKb2JSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIwChFDYW5jZWxKb2JSZXNwb25zZRIbCgNqb2IYASABKAsyDi50ZXRoZXIudjEuSm9iIjIKD1dhdGNoSm9iUmVxdWVzdBIKCgJpZBgBIAEoCRITCgtmcm9tX29mZnNldBgCIAEoAyJfChBXYXRjaEpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIOLnRldGhlci52MS5Kb2JIABIkCgVldmVudBgCIAEoCzITLnRldGhlci52MS5Kb2JFdmVudEgAQgYKBGtpbmQy8QIKCkpvYlNlcnZpY2USRgoJQ3JlYXRlSm9iEhsudGV0aGVyLnYxLkNyZWF0ZUpvYlJlcXVlc3QaHC50ZXRoZXIudjEuQ3JlYXRlSm9iUmVzcG9uc2USQgoGR2V0Sm9iEhgudGV0aGVyLnYxLkdldEpvYlJlcXVlc3QaGS50ZXRoZXIudjEuR2V0Sm9iUmVzcG9uc2UiA5ACARJICghMaXN0Sm9icxIaLnRldGhlci52MS5MaXN0Sm9ic1JlcXVlc3QaGy50ZXRoZXIudjEuTGlzdEpvYnNSZXNwb25zZSIDkAIBEkYKCUNhbmNlbEpvYhIbLnRldGhlci52MS5DYW5jZWxKb2JSZXF1ZXN0GhwudGV0aGVyLnYxLkNhbmNlbEpvYlJlc3BvbnNlEkUKCFdhdGNoSm9iEhoudGV0aGVyLnYxLldhdGNoSm9iUmVxdWVzdBobLnRldGhlci52MS5XYXRjaEpvYlJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_tether_v1_job]);
+  fileDesc("Cht0ZXRoZXIvdjEvam9iX3NlcnZpY2UucHJvdG8SCXRldGhlci52MSKeBQoQQ3JlYXRlSm9iUmVxdWVzdBIgCgR0eXBlGAEgASgOMhIudGV0aGVyLnYxLkpvYlR5cGUSEAoIZXhlY3V0b3IYAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLcHJvamVjdF9kaXIYBCABKAkSFAoMc2Vzc2lvbl9uYW1lGAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSNwoGbGFiZWxzGAcgAygLMicudGV0aGVyLnYxLkNyZWF0ZUpvYlJlcXVlc3QuTGFiZWxzRW50cnkSEwoLbGF1bmNoZXJfaWQYCCABKAkSEAoIaG9zdG5hbWUYCSABKAkSEAoIcHJpb3JpdHkYCiABKAUSFwoPY29uY3VycmVuY3lfa2V5GAsgASgJEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAwgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgNIAEoCRIUCgxtYXhfYXR0ZW1wdHMYDiABKAUSKgoHdGltZW91dBgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1tYXRjaF90aW1lb3V0GBAgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEnJldHJ5X2pvYl9mYWlsdXJlcxgRIAEoCBI7CghtZXRhZGF0YRgSIAMoCzIpLnRldGhlci52MS5DcmVhdGVKb2JSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoRQ3JlYXRlSm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4udGV0aGVyLnYxLkpvYhIQCghleGlzdGluZxgCIAEoCCIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi0KDkdldEpvYlJlc3BvbnNlEhsKA2pvYhgBIAEoCzIOLnRldGhlci52MS5Kb2IiqAEKD0xpc3RKb2JzUmVxdWVzdBIjCgZzdGF0ZXMYASADKA4yEy50ZXRoZXIudjEuSm9iU3RhdGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRITCgtsYXVuY2hlcl9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCRIgCgR2aWV3GAYgASgOMhIudGV0aGVyLnYxLkpvYlZpZXciSQoQTGlzdEpvYnNSZXNwb25zZRIcCgRqb2JzGAEgAygLMg4udGV0aGVyLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLgoQQ2FuY2VsSm9iUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMAoRQ2FuY2VsSm9iUmVzcG9uc2USGwoDam9iGAEgASgLMg4udGV0aGVyLnYxLkpvYiIyCg9XYXRjaEpvYlJlcXVlc3QSCgoCaWQYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMiXwoQV2F0Y2hKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyDi50ZXRoZXIudjEuSm9iSAASJAoFZXZlbnQYAiABKAsyEy50ZXRoZXIudjEuSm9iRXZlbnRIAEIGCgRraW5kKkoKB0pvYlZpZXcSGAoUSk9CX1ZJRVdfVU5TUEVDSUZJRUQQABISCg5KT0JfVklFV19CQVNJQxABEhEKDUpPQl9WSUVXX0ZVTEwQAjLxAgoKSm9iU2VydmljZRJGCglDcmVhdGVKb2ISGy50ZXRoZXIudjEuQ3JlYXRlSm9iUmVxdWVzdBocLnRldGhlci52MS5DcmVhdGVKb2JSZXNwb25zZRJCCgZHZXRKb2ISGC50ZXRoZXIudjEuR2V0Sm9iUmVxdWVzdBoZLnRldGhlci52MS5HZXRKb2JSZXNwb25zZSIDkAIBEkgKCExpc3RKb2JzEhoudGV0aGVyLnYxLkxpc3RKb2JzUmVxdWVzdBobLnRldGhlci52MS5MaXN0Sm9ic1Jlc3BvbnNlIgOQAgESRgoJQ2FuY2VsSm9iEhsudGV0aGVyLnYxLkNhbmNlbEpvYlJlcXVlc3QaHC50ZXRoZXIudjEuQ2FuY2VsSm9iUmVzcG9uc2USRQoIV2F0Y2hKb2ISGi50ZXRoZXIudjEuV2F0Y2hKb2JSZXF1ZXN0GhsudGV0aGVyLnYxLldhdGNoSm9iUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_tether_v1_job]);
 
 /**
  * CreateJobRequest describes the job to create.
@@ -266,6 +266,14 @@ export type ListJobsRequest = Message<"tether.v1.ListJobsRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * How much of each job to return: JOB_VIEW_BASIC (the default) leaves out
+   * its parameters and result; GetJob always returns the whole job.
+   *
+   * @generated from field: tether.v1.JobView view = 6;
+   */
+  view: JobView;
 };
 
 /**
@@ -416,6 +424,40 @@ export type WatchJobResponse = Message<"tether.v1.WatchJobResponse"> & {
  */
 export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*/
   messageDesc(file_tether_v1_job_service, 9);
+
+/**
+ * JobView says how much of each job a list returns.
+ *
+ * @generated from enum tether.v1.JobView
+ */
+export enum JobView {
+  /**
+   * The default: JOB_VIEW_BASIC.
+   *
+   * @generated from enum value: JOB_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every field but parameters and result, which may be large.
+   *
+   * @generated from enum value: JOB_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * Every field. A page then ends early once its jobs take about 4 MiB.
+   *
+   * @generated from enum value: JOB_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum tether.v1.JobView.
+ */
+export const JobViewSchema: GenEnum<JobView> = /*@__PURE__*/
+  enumDesc(file_tether_v1_job_service, 0);
 
 /**
  * JobService is how clients create, read, cancel and watch jobs.

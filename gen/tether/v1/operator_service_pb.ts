@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/operator_service.proto.
  */
 export const file_tether_v1_operator_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0ZXRoZXIvdjEvb3BlcmF0b3Jfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxIkAKFExpc3RMYXVuY2hlcnNSZXF1ZXN0EigKBnN0YXRlcxgBIAMoDjIYLnRldGhlci52MS5MYXVuY2hlclN0YXRlIj8KFUxpc3RMYXVuY2hlcnNSZXNwb25zZRImCglsYXVuY2hlcnMYASADKAsyEy50ZXRoZXIudjEuTGF1bmNoZXIiKwoURHJhaW5MYXVuY2hlclJlcXVlc3QSEwoLbGF1bmNoZXJfaWQYASABKAkiPgoVRHJhaW5MYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyIiwKFVJlbW92ZUxhdW5jaGVyUmVxdWVzdBITCgtsYXVuY2hlcl9pZBgBIAEoCSI/ChZSZW1vdmVMYXVuY2hlclJlc3BvbnNlEiUKCGxhdW5jaGVyGAEgASgLMhMudGV0aGVyLnYxLkxhdW5jaGVyIm4KEkNyZWF0ZVRva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiIKBHJvbGUYAiABKA4yFC50ZXRoZXIudjEuVG9rZW5Sb2xlEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJGChNDcmVhdGVUb2tlblJlc3BvbnNlEh8KBXRva2VuGAEgASgLMhAudGV0aGVyLnYxLlRva2VuEg4KBnNlY3JldBgCIAEoCSItChFMaXN0VG9rZW5zUmVxdWVzdBIYChBpbmNsdWRlX2luYWN0aXZlGAEgASgIIjYKEkxpc3RUb2tlbnNSZXNwb25zZRIgCgZ0b2tlbnMYASADKAsyEC50ZXRoZXIudjEuVG9rZW4iIAoSUmV2b2tlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIjYKE1Jldm9rZVRva2VuUmVzcG9uc2USHwoFdG9rZW4YASABKAsyEC50ZXRoZXIudjEuVG9rZW4ygQQKD09wZXJhdG9yU2VydmljZRJXCg1MaXN0TGF1bmNoZXJzEh8udGV0aGVyLnYxLkxpc3RMYXVuY2hlcnNSZXF1ZXN0GiAudGV0aGVyLnYxLkxpc3RMYXVuY2hlcnNSZXNwb25zZSIDkAIBElIKDURyYWluTGF1bmNoZXISHy50ZXRoZXIudjEuRHJhaW5MYXVuY2hlclJlcXVlc3QaIC50ZXRoZXIudjEuRHJhaW5MYXVuY2hlclJlc3BvbnNlElUKDlJlbW92ZUxhdW5jaGVyEiAudGV0aGVyLnYxLlJlbW92ZUxhdW5jaGVyUmVxdWVzdBohLnRldGhlci52MS5SZW1vdmVMYXVuY2hlclJlc3BvbnNlEkwKC0NyZWF0ZVRva2VuEh0udGV0aGVyLnYxLkNyZWF0ZVRva2VuUmVxdWVzdBoeLnRldGhlci52MS5DcmVhdGVUb2tlblJlc3BvbnNlEk4KCkxpc3RUb2tlbnMSHC50ZXRoZXIudjEuTGlzdFRva2Vuc1JlcXVlc3QaHS50ZXRoZXIudjEuTGlzdFRva2Vuc1Jlc3BvbnNlIgOQAgESTAoLUmV2b2tlVG9rZW4SHS50ZXRoZXIudjEuUmV2b2tlVG9rZW5SZXF1ZXN0Gh4udGV0aGVyLnYxLlJldm9rZVRva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_launcher, file_tether_v1_token]);
+  fileDesc("CiB0ZXRoZXIvdjEvb3BlcmF0b3Jfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxImcKFExpc3RMYXVuY2hlcnNSZXF1ZXN0EigKBnN0YXRlcxgBIAMoDjIYLnRldGhlci52MS5MYXVuY2hlclN0YXRlEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlgKFUxpc3RMYXVuY2hlcnNSZXNwb25zZRImCglsYXVuY2hlcnMYASADKAsyEy50ZXRoZXIudjEuTGF1bmNoZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIisKFERyYWluTGF1bmNoZXJSZXF1ZXN0EhMKC2xhdW5jaGVyX2lkGAEgASgJIj4KFURyYWluTGF1bmNoZXJSZXNwb25zZRIlCghsYXVuY2hlchgBIAEoCzITLnRldGhlci52MS5MYXVuY2hlciIsChVSZW1vdmVMYXVuY2hlclJlcXVlc3QSEwoLbGF1bmNoZXJfaWQYASABKAkiPwoWUmVtb3ZlTGF1bmNoZXJSZXNwb25zZRIlCghsYXVuY2hlchgBIAEoCzITLnRldGhlci52MS5MYXVuY2hlciJuChJDcmVhdGVUb2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIiCgRyb2xlGAIgASgOMhQudGV0aGVyLnYxLlRva2VuUm9sZRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRgoTQ3JlYXRlVG9rZW5SZXNwb25zZRIfCgV0b2tlbhgBIAEoCzIQLnRldGhlci52MS5Ub2tlbhIOCgZzZWNyZXQYAiABKAkiLQoRTGlzdFRva2Vuc1JlcXVlc3QSGAoQaW5jbHVkZV9pbmFjdGl2ZRgBIAEoCCI2ChJMaXN0VG9rZW5zUmVzcG9uc2USIAoGdG9rZW5zGAEgAygLMhAudGV0aGVyLnYxLlRva2VuIiAKElJldm9rZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSI2ChNSZXZva2VUb2tlblJlc3BvbnNlEh8KBXRva2VuGAEgASgLMhAudGV0aGVyLnYxLlRva2VuMoEECg9PcGVyYXRvclNlcnZpY2USVwoNTGlzdExhdW5jaGVycxIfLnRldGhlci52MS5MaXN0TGF1bmNoZXJzUmVxdWVzdBogLnRldGhlci52MS5MaXN0TGF1bmNoZXJzUmVzcG9uc2UiA5ACARJSCg1EcmFpbkxhdW5jaGVyEh8udGV0aGVyLnYxLkRyYWluTGF1bmNoZXJSZXF1ZXN0GiAudGV0aGVyLnYxLkRyYWluTGF1bmNoZXJSZXNwb25zZRJVCg5SZW1vdmVMYXVuY2hlchIgLnRldGhlci52MS5SZW1vdmVMYXVuY2hlclJlcXVlc3QaIS50ZXRoZXIudjEuUmVtb3ZlTGF1bmNoZXJSZXNwb25zZRJMCgtDcmVhdGVUb2tlbhIdLnRldGhlci52MS5DcmVhdGVUb2tlblJlcXVlc3QaHi50ZXRoZXIudjEuQ3JlYXRlVG9rZW5SZXNwb25zZRJOCgpMaXN0VG9rZW5zEhwudGV0aGVyLnYxLkxpc3RUb2tlbnNSZXF1ZXN0Gh0udGV0aGVyLnYxLkxpc3RUb2tlbnNSZXNwb25zZSIDkAIBEkwKC1Jldm9rZVRva2VuEh0udGV0aGVyLnYxLlJldm9rZVRva2VuUmVxdWVzdBoeLnRldGhlci52MS5SZXZva2VUb2tlblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_launcher, file_tether_v1_token]);
 
 /**
  * ListLaunchersRequest filters the launcher list.
@@ -30,6 +30,20 @@ export type ListLaunchersRequest = Message<"tether.v1.ListLaunchersRequest"> & {
    * @generated from field: repeated tether.v1.LauncherState states = 1;
    */
   states: LauncherState[];
+
+  /**
+   * The most launchers to return (default 100, at most 1000).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -40,7 +54,7 @@ export const ListLaunchersRequestSchema: GenMessage<ListLaunchersRequest> = /*@_
   messageDesc(file_tether_v1_operator_service, 0);
 
 /**
- * ListLaunchersResponse carries the launchers.
+ * ListLaunchersResponse carries one page of launchers.
  *
  * @generated from message tether.v1.ListLaunchersResponse
  */
@@ -51,6 +65,13 @@ export type ListLaunchersResponse = Message<"tether.v1.ListLaunchersResponse"> &
    * @generated from field: repeated tether.v1.Launcher launchers = 1;
    */
   launchers: Launcher[];
+
+  /**
+   * Pass this to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**

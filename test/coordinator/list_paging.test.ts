@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ConnectError } from "@connectrpc/connect";
+import { JobView } from "../../gen/tether/v1/job_service_pb.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
+
+describe("lists, a page at a time", () => {
+  let t: TestCoordinator;
+  afterEach(() => t.close());
+
+  it("leave a job's parameters and result out unless the full view is asked for", async () => {
+    t = await startTestCoordinator();
+    const { job } = await t.jobs.createJob({ ...echoJob, parameters: { prompt: "hello" } });
+    const [basic] = (await t.jobs.listJobs({})).jobs;
+    expect(basic!.id).toBe(job!.id);
+    expect(basic!.parameters).toBeUndefined();
+    const [full] = (await t.jobs.listJobs({ view: JobView.FULL })).jobs;
+    expect(full!.parameters).toEqual({ prompt: "hello" });
+    expect((await t.jobs.getJob({ id: job!.id })).job!.parameters).toEqual({ prompt: "hello" });
+    await expect(t.jobs.listJobs({ view: 7 as JobView })).rejects.toThrow(/view must be one of JOB_VIEW_BASIC, JOB_VIEW_FULL; got 7/);
+  });
+
+  it("end a full page early once its jobs take about 4 MiB, and go on from there", async () => {
+    t = await startTestCoordinator();
+    const prompt = "p".repeat(200_000);
+    const created: string[] = [];
+    for (let i = 0; i < 24; i++) created.push((await t.jobs.createJob({ ...echoJob, parameters: { prompt } })).job!.id);
+    const first = await t.jobs.listJobs({ view: JobView.FULL });
+    // 4 MiB holds twenty such jobs (200,013 characters of parameters each); the 21st crosses it and ends the page.
+    expect(first.jobs).toHaveLength(21);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await t.jobs.listJobs({ view: JobView.FULL, pageToken: first.nextPageToken });
+    expect(second.jobs).toHaveLength(3);
+    expect([...first.jobs, ...second.jobs].map((j) => j.id)).toEqual(created.reverse());
+    expect(second.jobs[0]!.parameters).toEqual({ prompt });
+    // The basic view takes them all in one page.
+    expect((await t.jobs.listJobs({})).jobs).toHaveLength(24);
+  });
+
+  it("page launchers by host and name", async () => {
+    t = await startTestCoordinator();
+    const names = ["e", "d", "c", "b", "a"];
+    for (const name of names) await LauncherDriver.register(t, { name, hostname: "h" });
+    const seen: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const page = await t.operator.listLaunchers({ pageSize: 2, pageToken });
+      expect(page.launchers.length).toBeLessThanOrEqual(2);
+      seen.push(...page.launchers.map((l) => l.name));
+      pageToken = page.nextPageToken;
+      pages++;
+    } while (pageToken !== "");
+    expect(seen).toEqual([...names].sort());
+    expect(pages).toBe(3);
+    const refused = await t.operator.listLaunchers({ pageToken: "bm90LW91cnM" }).catch((e) => ConnectError.from(e));
+    expect(String(refused)).toMatch(/pageToken is not one this server issued/);
+  });
+});
