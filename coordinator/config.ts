@@ -40,6 +40,10 @@ export interface CoordinatorConfig {
   readonly maxStreamsPerConnection: number;
   /** An NDJSON watch whose reader takes nothing for this long is ended. */
   readonly watchStallTimeoutMs: number;
+  /** Finished jobs, their events and the sessions no job needs are deleted this long after; 0 keeps them. */
+  readonly retentionMs: number;
+  /** Launchers offline or deregistered this long are deleted; 0 keeps them. */
+  readonly launcherRetentionMs: number;
   /** PEM files of the certificate chain and its key (both or neither): with them the port speaks TLS only. */
   readonly tlsCertPath: string | null;
   readonly tlsKeyPath: string | null;
@@ -75,6 +79,10 @@ export const defaults: CoordinatorConfig = Object.freeze({
   maxStreamsPerConnection: 256,
   // A reader that takes nothing for a minute is gone or stuck; it may resume from the offset it reached.
   watchStallTimeoutMs: 60_000,
+  // A month of history to look back on and resume sessions from, and a database that stops growing.
+  retentionMs: 30 * 86_400_000,
+  // A host that is gone for a week is gone; a launcher that comes back registers again.
+  launcherRetentionMs: 7 * 86_400_000,
   tlsCertPath: null,
   tlsKeyPath: null,
   behindTlsProxy: false,
@@ -100,6 +108,8 @@ const settings = {
   "idle-timeout": { env: "TETHER_IDLE_TIMEOUT", help: "idle keep-alive connections are closed after this" },
   "max-connections": { env: "TETHER_MAX_CONNECTIONS", help: "connections open at once, at most" },
   "max-streams": { env: "TETHER_MAX_STREAMS", help: "HTTP/2 streams (requests) at once per connection" },
+  retention: { env: "TETHER_RETENTION", help: "finished jobs and their events are deleted after this (0: kept)" },
+  "launcher-retention": { env: "TETHER_LAUNCHER_RETENTION", help: "launchers gone this long are deleted (0: kept)" },
   "watch-stall-timeout": { env: "TETHER_WATCH_STALL_TIMEOUT", help: "an NDJSON watch whose reader takes nothing is ended" },
   "tls-cert": { env: "TETHER_TLS_CERT", help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)" },
   "tls-key": { env: "TETHER_TLS_KEY", help: "PEM private key of --tls-cert" },
@@ -198,6 +208,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     maxConnections: count("max-connections", defaults.maxConnections),
     maxStreamsPerConnection: count("max-streams", defaults.maxStreamsPerConnection),
     watchStallTimeoutMs: duration("watch-stall-timeout", defaults.watchStallTimeoutMs, 100),
+    retentionMs: duration("retention", defaults.retentionMs),
+    launcherRetentionMs: duration("launcher-retention", defaults.launcherRetentionMs),
     tlsCertPath: raw("tls-cert") ?? null,
     tlsKeyPath: raw("tls-key") ?? null,
     behindTlsProxy: flag("behind-tls-proxy"),

@@ -22,6 +22,10 @@ import { Dispatcher } from "./dispatcher.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { PollCaches } from "./poll_caches.ts";
+import { RetentionSweeper } from "./retention_sweeper.ts";
+
+/** How often the retention sweeper looks for what has outlived its retention. */
+const retentionSweepMs = 10 * 60_000;
 
 export interface EngineOptions {
   /** Whether other coordinators share the database (PostgreSQL): changes then also come through the change feed. */
@@ -42,6 +46,7 @@ export class Engine {
   readonly policy: RetryPolicy;
   readonly leases: LeaseKeeper;
   readonly caches: PollCaches;
+  readonly retention: RetentionSweeper;
   readonly clock: Clock;
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
@@ -71,6 +76,13 @@ export class Engine {
       caches: this.caches,
       write: (pending) => this.write(pending),
       onError: (e) => log.error("cannot renew leases", { error: errorText(e) }),
+    });
+    this.retention = new RetentionSweeper(db, {
+      jobRetentionMs: config.retentionMs,
+      launcherRetentionMs: config.launcherRetentionMs,
+      intervalMs: retentionSweepMs,
+      clock: this.clock,
+      onError: (e) => log.error("cannot delete what outlived its retention", { error: errorText(e) }),
     });
   }
 
@@ -127,6 +139,7 @@ export class Engine {
   async start(): Promise<void> {
     await extendLeasesAndOffers(this.db, this.config, this.now());
     await this.timer.fireNow();
+    this.retention.start();
   }
 
   /** Answers held polls, ends watch streams and stops the timer. The caller closes the database. */
@@ -136,6 +149,7 @@ export class Engine {
     this.dispatcher.close();
     this.watchers.wakeAll();
     await this.timer.stop();
+    await this.retention.stop();
     await this.feed?.close();
   }
 

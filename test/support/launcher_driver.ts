@@ -101,7 +101,14 @@ export class LauncherDriver {
 
   finish(
     offer: Offer,
-    outcome: { state: JobState; failureReason?: FailureReason; exitCode?: number; error?: string; result?: JsonObject },
+    outcome: {
+      state: JobState;
+      failureReason?: FailureReason;
+      exitCode?: number;
+      error?: string;
+      result?: JsonObject;
+      executorSessionId?: string;
+    },
   ) {
     return this.launchers.finishJob({
       jobId: offer.job!.id,

@@ -213,7 +213,15 @@ const migrations: Record<string, Migration> = {
         $$`.execute(db);
     },
   },
+  "0004_retention": {
+    // Retention deletes finished jobs by their finish time (set once a job ends) and sessions by their last change.
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE INDEX jobs_finished ON jobs (finish_time) WHERE finish_time IS NOT NULL`.execute(db);
+      await db.schema.createIndex("sessions_updated").on("sessions").columns(["update_time"]).execute();
+    },
+  },
 };
+
 
 /** Serves the migrations above to Kysely's Migrator. */
 export const migrationProvider: MigrationProvider = {
