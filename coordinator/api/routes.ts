@@ -1,10 +1,12 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, MethodImpl, ServiceImpl } from "@connectrpc/connect";
 import { JobService } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherService } from "../../gen/tether/v1/launcher_service_pb.ts";
 import { OperatorService } from "../../gen/tether/v1/operator_service_pb.ts";
 import { SessionService } from "../../gen/tether/v1/session_pb.ts";
 import { callingLauncher } from "../auth/principal.ts";
 import type { Engine } from "../dispatch/engine.ts";
+import { bodyLimit } from "./body_limits.ts";
 import { cancelJob } from "./jobs/cancel_job.ts";
 import { createJob } from "./jobs/create_job.ts";
 import { getJob } from "./jobs/get_job.ts";
@@ -32,19 +34,26 @@ import { listSessions } from "./sessions/list_sessions.ts";
  * auth/access.ts); launcher RPCs act for the launcher their credential names.
  */
 export function routes(engine: Engine) {
+  const serve = <S extends DescService>(router: ConnectRouter, service: S, impl: ServiceImpl<S>) => {
+    // One method at a time, each with its own body limit (see body_limits.ts).
+    for (const method of service.methods) {
+      const handler = (impl as Record<string, unknown>)[method.localName] as MethodImpl<typeof method>;
+      router.rpc(method, handler, { readMaxBytes: bodyLimit(method, engine.config.readMaxBytes) });
+    }
+  };
   return (router: ConnectRouter) => {
-    router.service(JobService, {
+    serve(router, JobService, {
       createJob: (req) => createJob(engine, req),
       getJob: (req) => getJob(engine, req),
       listJobs: (req) => listJobs(engine, req),
       cancelJob: (req) => cancelJob(engine, req),
       watchJob: (req, ctx) => watchJob(engine, req, ctx.signal),
     });
-    router.service(SessionService, {
+    serve(router, SessionService, {
       getSession: (req) => getSession(engine, req),
       listSessions: (req) => listSessions(engine, req),
     });
-    router.service(LauncherService, {
+    serve(router, LauncherService, {
       registerLauncher: (req, ctx) => registerLauncher(engine, req, ctx),
       pollJobs: (req, ctx) => pollJobs(engine, callingLauncher(ctx), req, ctx),
       acceptJob: (req, ctx) => acceptJob(engine, callingLauncher(ctx), req),
@@ -53,7 +62,7 @@ export function routes(engine: Engine) {
       finishJob: (req, ctx) => finishJob(engine, callingLauncher(ctx), req),
       deregisterLauncher: (_req, ctx) => deregisterLauncher(engine, callingLauncher(ctx)),
     });
-    router.service(OperatorService, {
+    serve(router, OperatorService, {
       listLaunchers: (req) => listLaunchers(engine, req),
       drainLauncher: (req) => drainLauncher(engine, req),
       removeLauncher: (req) => removeLauncher(engine, req),

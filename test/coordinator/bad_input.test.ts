@@ -23,6 +23,7 @@ import { snapshotDatabase } from "../support/database_snapshot.ts";
 import { RawConnection, type RawResponse } from "../support/raw_connection.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 import { badInputs, buildFixtures, type ErrorCode, type Fixtures, jobBody, unreadable } from "./bad_input_cases.ts";
+import { bodyLimit } from "../../coordinator/api/body_limits.ts";
 
 // Small enough that an oversized body is cheap to send, large enough that the
 // per-field limits below it (1 MiB per event, 256 KiB of parameters) are reachable.
@@ -153,7 +154,9 @@ describe("bad input changes nothing and says what to fix", () => {
     const before = await snapshotDatabase(t.dbPath);
     // A well-formed empty message padded with whitespace: only its size is wrong.
     const answer = await call(rpc, `{}${" ".repeat(readMaxBytes)}`);
-    expectRefused(rpc, answer, "resource_exhausted", /larger than configured readMaxBytes 2097152/);
+    // Each RPC has its own limit, within --read-max-bytes (see body_limits.ts).
+    const limit = bodyLimit(rpcs.get(rpc)!, readMaxBytes);
+    expectRefused(rpc, answer, "resource_exhausted", new RegExp(`larger than configured readMaxBytes ${limit}$`));
     expect(await snapshotDatabase(t.dbPath)).toEqual(before);
   });
 

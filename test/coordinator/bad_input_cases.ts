@@ -135,7 +135,10 @@ export const badInputs: Record<string, Row[]> = {
     ["a pageToken of ListSessions", "invalid_argument", /pageToken is not one this server issued/, () => json({ pageToken: pageToken({ time: 1, id: "ses_x" }) })],
     ["an unknown state number", "invalid_argument", /states\[1\] must be one of JOB_STATE_QUEUED, .*; got 99/, () => json({ states: [1, 99] })],
     ["an unknown state name", "invalid_argument", /JobState.*"JOB_STATE_DONE"/, () => json({ states: ["JOB_STATE_DONE"] })],
-    ["a filter of 40 000 states", "invalid_argument", /states/, () => json({ states: Array(40_000).fill("JOB_STATE_QUEUED") })],
+    ["a filter of 1 000 states", "invalid_argument", /states/, () => json({ states: Array(1_000).fill("JOB_STATE_QUEUED") })],
+    // Larger than any list call needs: refused by its size, before it is decoded.
+    ["a filter of 40 000 states", "resource_exhausted", /larger than configured readMaxBytes 65536/, () =>
+      json({ states: Array(40_000).fill("JOB_STATE_QUEUED") })],
     ["JOB_STATE_UNSPECIFIED as a filter", "invalid_argument", /states\[0\] must be one of .*; got 0/, () => json({ states: ["JOB_STATE_UNSPECIFIED"] })],
     ["a 129-character sessionId", "invalid_argument", /sessionId must be at most 128 characters/, () => json({ sessionId: long(129) })],
   ],
@@ -161,7 +164,10 @@ export const badInputs: Record<string, Row[]> = {
     ["a pageToken of ListJobs", "invalid_argument", /pageToken is not one this server issued/, () => json({ pageToken: pageToken({ seq: 1 }) })],
     ["an unknown state number", "invalid_argument", /states\[0\] must be one of SESSION_STATE_PENDING, .*; got 42/, () => json({ states: [42] })],
     ["an unknown state name", "invalid_argument", /SessionState.*"SESSION_STATE_DONE"/, () => json({ states: ["SESSION_STATE_DONE"] })],
-    ["a filter of 40 000 states", "invalid_argument", /states/, () => json({ states: Array(40_000).fill("SESSION_STATE_IDLE") })],
+    ["a filter of 1 000 states", "invalid_argument", /states/, () => json({ states: Array(1_000).fill("SESSION_STATE_IDLE") })],
+    // Larger than any list call needs: refused by its size, before it is decoded.
+    ["a filter of 40 000 states", "resource_exhausted", /larger than configured readMaxBytes 65536/, () =>
+      json({ states: Array(40_000).fill("SESSION_STATE_IDLE") })],
     ["SESSION_STATE_UNSPECIFIED as a filter", "invalid_argument", /states\[0\] must be one of .*; got 0/, () => json({ states: ["SESSION_STATE_UNSPECIFIED"] })],
   ],
   RegisterLauncher: [
@@ -240,7 +246,10 @@ export const badInputs: Record<string, Row[]> = {
   ListLaunchers: [
     ["an unknown state number", "invalid_argument", /states\[0\] must be one of LAUNCHER_STATE_ONLINE, .*; got 9/, () => json({ states: [9] })],
     ["an unknown state name", "invalid_argument", /LauncherState.*"LAUNCHER_STATE_BUSY"/, () => json({ states: ["LAUNCHER_STATE_BUSY"] })],
-    ["a filter of 40 000 states", "invalid_argument", /states/, () => json({ states: Array(40_000).fill("LAUNCHER_STATE_ONLINE") })],
+    ["a filter of 1 000 states", "invalid_argument", /states/, () => json({ states: Array(1_000).fill("LAUNCHER_STATE_ONLINE") })],
+    // Larger than any list call needs: refused by its size, before it is decoded.
+    ["a filter of 40 000 states", "resource_exhausted", /larger than configured readMaxBytes 65536/, () =>
+      json({ states: Array(40_000).fill("LAUNCHER_STATE_ONLINE") })],
     ["LAUNCHER_STATE_UNSPECIFIED as a filter", "invalid_argument", /states\[0\] must be one of .*; got 0/, () => json({ states: ["LAUNCHER_STATE_UNSPECIFIED"] })],
   ],
   DrainLauncher: [
