@@ -53,7 +53,9 @@ describe("connection limits", () => {
   });
 
   it("keeps a held poll and a watch open past every one of these limits", async () => {
-    t = await startTestCoordinator(short);
+    // Limits of a second (a loaded machine may lag a few hundred milliseconds between two requests
+    // of a client), and a poll held three times as long.
+    t = await startTestCoordinator({ headersTimeoutMs: 1_000, requestTimeoutMs: 1_000, idleTimeoutMs: 1_000, pollHoldMs: 3_000 });
     const { job } = await t.jobs.createJob(echoJob);
     const l = await LauncherDriver.register(t);
     const offer = await l.nextOffer();
@@ -62,7 +64,7 @@ describe("connection limits", () => {
     const watch = await fetch(`${t.url}/v1/jobs/${job!.id}/watch`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
     const lines = watch.body!.pipeThrough(new TextDecoderStream()).getReader();
     expect(await lines.read()).toMatchObject({ done: false });
-    // A poll held for its whole hold (five times the idle timeout) answers empty, not with a closed connection.
+    // A poll held for its whole hold (three times the idle timeout) answers empty, not with a closed connection.
     expect((await l.poll({ freeSlots: 0 })).offers).toEqual([]);
     // And the watch, open all that time, still carries what happens next.
     await l.append(offer, 0, [{ type: "log", text: "still here" }]);
