@@ -161,24 +161,19 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     }
     return ms;
   };
-  const bytes = (name: SettingName, fallback: number): number => {
+  /** A whole number of at least `min`; `unit` names what it counts in the message ("bytes"). */
+  const whole = (name: SettingName, fallback: number, min: number, unit = ""): number => {
     const text = raw(name);
     if (text === undefined) return fallback;
     const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 1024) {
-      throw new Error(`--${name} (${settings[name].env}) must be a whole number of bytes, at least 1024; got "${text}"`);
+    if (!Number.isSafeInteger(n) || n < min) {
+      const what = unit === "" ? "a whole number" : `a whole number of ${unit}`;
+      throw new Error(`--${name} (${settings[name].env}) must be ${what}, at least ${min}; got "${text}"`);
     }
     return n;
   };
-  const count = (name: SettingName, fallback: number): number => {
-    const text = raw(name);
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 1) {
-      throw new Error(`--${name} (${settings[name].env}) must be a whole number, at least 1; got "${text}"`);
-    }
-    return n;
-  };
+  const bytes = (name: SettingName, fallback: number) => whole(name, fallback, 1024, "bytes");
+  const count = (name: SettingName, fallback: number) => whole(name, fallback, 1);
   const flag = (name: SettingName): boolean => {
     if (flags[name] === true) return true;
     const text = env[settings[name].env];
