@@ -18,6 +18,8 @@ const transitions: Readonly<Record<JobState, readonly JobState[]>> = {
 export const terminalStates: readonly JobState[] = [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED];
 /** States in which a launcher holds the job, and so a concurrency slot. */
 export const heldStates: readonly JobState[] = [JobState.OFFERED, JobState.RUNNING, JobState.CANCELLING];
+/** States in which an attempt runs: accepted and not yet ended (reports on it are due). */
+export const runningStates: readonly JobState[] = [JobState.RUNNING, JobState.CANCELLING];
 
 export function isTerminal(state: JobState): boolean {
   return terminalStates.includes(state);

@@ -1,5 +1,4 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { checkFencing } from "../domain/check_fencing.ts";
 import { eventOffsetMismatch } from "../domain/errors.ts";
 import type { AttemptReport } from "../domain/reports.ts";
@@ -8,6 +7,7 @@ import { loadJobForUpdate } from "./load_job.ts";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
 import { inTransaction } from "./db/transaction.ts";
+import { runningStates } from "../domain/job_states.ts";
 
 export interface AppendParams extends AttemptReport {
   firstOffset: number;
@@ -30,7 +30,7 @@ export function appendJobEvents(
 ): Promise<Written<JobRow>> {
   return inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
-    checkFencing(job, p.launcherId, p.epoch, [JobState.RUNNING, JobState.CANCELLING]);
+    checkFencing(job, p.launcherId, p.epoch, runningStates);
     if (p.firstOffset > job.next_event_offset) {
       throw eventOffsetMismatch(job.id, job.next_event_offset, p.firstOffset);
     }

@@ -10,6 +10,7 @@ import type { JobRow } from "./db/rows.ts";
 import { inTransaction } from "./db/transaction.ts";
 import { attemptEnd, endAttempt, sessionTurnEnd } from "./end_attempt.ts";
 import { loadJobForUpdate } from "./load_job.ts";
+import { runningStates } from "../domain/job_states.ts";
 
 export interface FinishParams extends AttemptReport {
   outcome: AttemptOutcome;
@@ -27,7 +28,7 @@ export async function finishJob(db: Db, p: FinishParams, policy: RetryPolicy, no
   return await inTransaction(db, async (tx) => {
     const job = await loadJobForUpdate(tx, p.jobId);
     if (isSameReport(job, p, p.outcome.state)) return jobWritten(job, false);
-    checkFencing(job, p.launcherId, p.epoch, [JobState.RUNNING, JobState.CANCELLING]);
+    checkFencing(job, p.launcherId, p.epoch, runningStates);
     checkEnding(job, p.outcome.state, p.nextEventOffset);
     return jobWritten(await endAttempt(tx, job, p.outcome, { ...policy, now, revoke: false }), true);
   });

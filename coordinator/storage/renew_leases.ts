@@ -1,9 +1,9 @@
-import { JobState } from "../../gen/tether/v1/job_pb.ts";
 import { registeredStates } from "../domain/launcher_slots.ts";
 import { type HeldAttempt } from "../domain/orphans.ts";
 import { type Written, written } from "./changes.ts";
 import type { Db } from "./db/open_database.ts";
 import { inTransaction } from "./db/transaction.ts";
+import { runningStates } from "../domain/job_states.ts";
 
 /** Ids per statement, well under SQLite's and PostgreSQL's parameter limits. */
 const idsPerStatement = 1000;
@@ -31,7 +31,7 @@ export async function heldAttempts(db: Db, ids: readonly string[]): Promise<Held
   for (let i = 0; i < ids.length; i += idsPerStatement) {
     held.push(...await db.selectFrom("jobs").select(["id", "launcher_id", "state", "epoch", "start_time"])
       .where("launcher_id", "in", ids.slice(i, i + idsPerStatement))
-      .where("state", "in", [JobState.RUNNING, JobState.CANCELLING]).execute());
+      .where("state", "in", runningStates).execute());
   }
   return held;
 }
