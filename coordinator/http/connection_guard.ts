@@ -21,18 +21,27 @@ export interface ConnectionLimits {
  * A request in flight is never idle: a held PollJobs or a watch stream runs
  * as long as its hold or its client's deadline, whatever these limits say.
  */
-export function connectionGuard(limits: ConnectionLimits) {
-  /** HTTP/1.1 connections, with their requests in flight and their deadline timer. */
-  const sockets = new Map<net.Socket, { busy: number; timer: NodeJS.Timeout | null }>();
-  /** HTTP/2 sessions, with their open streams and their idle timer. */
-  const sessions = new Map<http2.ServerHttp2Session, { streams: number; timer: NodeJS.Timeout | null }>();
-  let closing = false;
+/** One pending deadline of a connection, set anew or cleared as its requests come and go. */
+class Deadline {
+  private timer: NodeJS.Timeout | null = null;
 
-  /** Closes `socket` unless a request's headers complete within the headers timeout. */
-  const awaitHeaders = (socket: net.Socket, state: { timer: NodeJS.Timeout | null }, timeoutMs: number) => {
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = setTimeout(() => socket.destroy(), timeoutMs);
-  };
+  set(ms: number, onExpiry: () => void): void {
+    this.clear();
+    this.timer = setTimeout(onExpiry, ms);
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+export function connectionGuard(limits: ConnectionLimits) {
+  /** HTTP/1.1 connections, with their requests in flight and the deadline for their next request's headers. */
+  const sockets = new Map<net.Socket, { busy: number; deadline: Deadline }>();
+  /** HTTP/2 sessions, with their open streams and the deadline for their next stream. */
+  const sessions = new Map<http2.ServerHttp2Session, { streams: number; deadline: Deadline }>();
+  let closing = false;
 
   return {
     /**
@@ -40,19 +49,18 @@ export function connectionGuard(limits: ConnectionLimits) {
      * request's headers (or, for HTTP/2, its preface) within the headers timeout.
      */
     accepted(socket: net.Socket): void {
-      const state: { busy: number; timer: NodeJS.Timeout | null } = { busy: 0, timer: null };
+      const state = { busy: 0, deadline: new Deadline() };
       sockets.set(socket, state);
-      awaitHeaders(socket, state, limits.headersTimeoutMs);
+      state.deadline.set(limits.headersTimeoutMs, () => socket.destroy());
       socket.on("close", () => {
-        if (state.timer) clearTimeout(state.timer);
+        state.deadline.clear();
         sockets.delete(socket);
       });
     },
 
     /** The connection turned out to speak HTTP/2 (its preface arrived): its session keeps its own deadlines. */
     http2(socket: net.Socket): void {
-      const state = sockets.get(socket);
-      if (state?.timer) clearTimeout(state.timer);
+      sockets.get(socket)?.deadline.clear();
       sockets.delete(socket);
     },
 
@@ -61,8 +69,7 @@ export function connectionGuard(limits: ConnectionLimits) {
       const socket = req.socket;
       const state = sockets.get(socket);
       if (!state) return;
-      if (state.timer) clearTimeout(state.timer);
-      state.timer = null;
+      state.deadline.clear();
       state.busy++;
       const body = req.complete ? null : setTimeout(() => {
         // Received whole (if unread, as a GET's empty body may stay): nothing is late.
@@ -85,23 +92,18 @@ export function connectionGuard(limits: ConnectionLimits) {
         if (state.busy > 0) return;
         if (closing) socket.destroy();
         // Until the next request's headers: no longer than the idle timeout.
-        else if (!socket.destroyed) awaitHeaders(socket, state, limits.idleTimeoutMs);
+        else if (!socket.destroyed) state.deadline.set(limits.idleTimeoutMs, () => socket.destroy());
       });
     },
 
     /** An HTTP/2 session: it must open a stream soon, and is closed once idle. */
     session(session: http2.ServerHttp2Session): void {
-      const state = { streams: 0, timer: null as NodeJS.Timeout | null };
+      const state = { streams: 0, deadline: new Deadline() };
       sessions.set(session, state);
-      const idle = (timeoutMs: number) => {
-        if (state.timer) clearTimeout(state.timer);
-        state.timer = setTimeout(() => session.close(), timeoutMs);
-      };
-      idle(limits.headersTimeoutMs);
+      state.deadline.set(limits.headersTimeoutMs, () => session.close());
       session.on("stream", (stream) => {
         state.streams++;
-        if (state.timer) clearTimeout(state.timer);
-        state.timer = null;
+        state.deadline.clear();
         // A request without a body (END_STREAM on its headers, as a GET) has nothing to be late with.
         const body = stream.endAfterHeaders
           ? undefined
@@ -110,11 +112,11 @@ export function connectionGuard(limits: ConnectionLimits) {
         stream.once("close", () => {
           clearTimeout(body);
           state.streams--;
-          if (state.streams === 0 && !session.closed) idle(limits.idleTimeoutMs);
+          if (state.streams === 0 && !session.closed) state.deadline.set(limits.idleTimeoutMs, () => session.close());
         });
       });
       session.on("close", () => {
-        if (state.timer) clearTimeout(state.timer);
+        state.deadline.clear();
         sessions.delete(session);
       });
       if (closing) session.close();
