@@ -119,6 +119,15 @@ export function pageSize(value: number, field = "pageSize"): number {
   return checkRange(value, field, 1, 1000);
 }
 
+/**
+ * The token of the page after `rows`: the cursor of its last row, when the
+ * page is full (`more`); empty on the last page.
+ */
+export function nextPageToken<R>(rows: readonly R[], more: boolean, cursorOf: (last: R) => object): string {
+  const last = rows.at(-1);
+  return more && last !== undefined ? encodePageToken(cursorOf(last)) : "";
+}
+
 export function encodePageToken(cursor: object): string {
   return Buffer.from(JSON.stringify(cursor)).toString("base64url");
 }

@@ -9,7 +9,7 @@ import {
 import type { Engine } from "../../dispatch/engine.ts";
 import { listJobs as selectJobs } from "../../storage/list_jobs.ts";
 import { jobToProto } from "../to_proto.ts";
-import { checkEnum, checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+import { checkEnum, checkEnumFilter, checkText, decodePageToken, nextPageToken, pageSize } from "../validate.ts";
 
 /** About how much of parameters and results one page of JOB_VIEW_FULL carries (its answer stays near 4 MiB). */
 const fullPageChars = 4 * 1024 * 1024;
@@ -34,10 +34,6 @@ export async function listJobs(
     fullWithin: full ? fullPageChars : null,
   });
   const chars = rows.reduce((n, r) => n + (r.parameters?.length ?? 0) + (r.result?.length ?? 0), 0);
-  const last = rows.at(-1);
   const more = rows.length === limit || (full && chars >= fullPageChars);
-  return {
-    jobs: rows.map(jobToProto),
-    nextPageToken: more && last ? encodePageToken({ seq: last.seq }) : "",
-  };
+  return { jobs: rows.map(jobToProto), nextPageToken: nextPageToken(rows, more, (last) => ({ seq: last.seq })) };
 }

@@ -4,7 +4,7 @@ import type { ListLaunchersRequest, ListLaunchersResponseSchema } from "../../..
 import type { Engine } from "../../dispatch/engine.ts";
 import { listLaunchers as selectLaunchers } from "../../storage/list_launchers.ts";
 import { launcherToProto } from "../to_proto.ts";
-import { checkEnumFilter, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+import { checkEnumFilter, decodePageToken, nextPageToken, pageSize } from "../validate.ts";
 
 const isCursor = (v: unknown): v is { hostname: string; name: string } =>
   typeof v === "object" && v !== null && typeof (v as { hostname: unknown }).hostname === "string" &&
@@ -21,9 +21,8 @@ export async function listLaunchers(
     after: decodePageToken(req.pageToken, isCursor),
     limit,
   });
-  const last = rows.at(-1);
   return {
     launchers: rows.map(launcherToProto),
-    nextPageToken: rows.length === limit && last ? encodePageToken({ hostname: last.hostname, name: last.name }) : "",
+    nextPageToken: nextPageToken(rows, rows.length === limit, (last) => ({ hostname: last.hostname, name: last.name })),
   };
 }

@@ -7,7 +7,7 @@ import {
 import type { Engine } from "../../dispatch/engine.ts";
 import { listSessions as selectSessions } from "../../storage/list_sessions.ts";
 import { sessionToProto } from "../to_proto.ts";
-import { checkEnumFilter, checkText, decodePageToken, encodePageToken, pageSize } from "../validate.ts";
+import { checkEnumFilter, checkText, decodePageToken, nextPageToken, pageSize } from "../validate.ts";
 
 const isCursor = (v: unknown): v is { time: number; id: string } =>
   typeof v === "object" && v !== null && Number.isSafeInteger((v as { time: unknown }).time) &&
@@ -25,9 +25,8 @@ export async function listSessions(
     before: decodePageToken(req.pageToken, isCursor),
     limit,
   });
-  const last = rows.at(-1);
   return {
     sessions: rows.map(sessionToProto),
-    nextPageToken: rows.length === limit && last ? encodePageToken({ time: last.create_time, id: last.id }) : "",
+    nextPageToken: nextPageToken(rows, rows.length === limit, (last) => ({ time: last.create_time, id: last.id })),
   };
 }
