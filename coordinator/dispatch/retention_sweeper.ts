@@ -28,7 +28,7 @@ export class RetentionSweeper {
 
   start(): void {
     if (this.options.jobRetentionMs === 0 && this.options.launcherRetentionMs === 0) return;
-    void this.sweepNow().catch(this.options.onError).finally(() => this.schedule());
+    this.sweepThenWait();
   }
 
   /** Sweeps now (or joins the sweep under way) and says how much it deleted in all. */
@@ -45,12 +45,13 @@ export class RetentionSweeper {
     return this.sweeping ?? Promise.resolve();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.sweepNow().catch(this.options.onError).finally(() => this.schedule());
-    }, this.options.intervalMs);
-    this.timer.unref();
+  /** Sweeps, then sweeps again `intervalMs` after this sweep ends, until stopped. */
+  private sweepThenWait(): void {
+    void this.sweepNow().catch(this.options.onError).finally(() => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.sweepThenWait(), this.options.intervalMs);
+      this.timer.unref();
+    });
   }
 
   private async sweep(): Promise<Deleted> {
