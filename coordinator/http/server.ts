@@ -3,11 +3,12 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Engine } from "../dispatch/engine.ts";
 import { authGate, healthPath, principalInterceptor } from "./auth_gate.ts";
 import { principalKey } from "../auth/principal.ts";
+import { bodyLimit } from "../api/body_limits.ts";
 import { errorInterceptor } from "../api/error_interceptor.ts";
+import { connectAdapter } from "./connect_adapter.ts";
 import { connectionGuard } from "./connection_guard.ts";
 import { checkHosts } from "./host_check.ts";
 import { routes } from "../api/routes.ts";
@@ -34,9 +35,12 @@ export function createServer(
   tls: TlsMaterial | null = null,
 ): { server: net.Server; closeIdle(): void } {
   const gate = authGate(engine);
-  const handler = checkHosts(gate.wrap(connectNodeAdapter({
+  const handler = checkHosts(gate.wrap(connectAdapter({
     routes: routes(engine),
     readMaxBytes: engine.config.readMaxBytes,
+    maxBytesOf: (rpc) => bodyLimit(rpc.method, engine.config.readMaxBytes),
+    maxEntries: engine.config.maxRequestEntries,
+    log: engine.log,
     interceptors: [errorInterceptor(engine.log), principalInterceptor()],
     contextValues: (req) => createContextValues().set(principalKey, gate.principalOf(req)),
     // A misspelt field must be an error, not a silently dropped value.

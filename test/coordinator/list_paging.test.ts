@@ -38,6 +38,29 @@ describe("lists, a page at a time", () => {
     expect((await t.jobs.listJobs({})).jobs).toHaveLength(24);
   });
 
+  it("end a full page early once its jobs hold twice --max-request-entries, at least one job a page", async () => {
+    t = await startTestCoordinator({ maxRequestEntries: 1000 });
+    // 600 entries each (a key and 599 elements): three jobs fit in 2,000, the fourth crosses it.
+    const parameters = { items: new Array(599).fill(0) };
+    for (let i = 0; i < 5; i++) await t.jobs.createJob({ ...echoJob, parameters });
+    const first = await t.jobs.listJobs({ view: JobView.FULL });
+    expect(first.jobs).toHaveLength(3);
+    expect(first.jobs[2]!.parameters).toEqual(parameters);
+    const second = await t.jobs.listJobs({ view: JobView.FULL, pageToken: first.nextPageToken });
+    expect(second.jobs).toHaveLength(2);
+    expect(second.nextPageToken).toBe("");
+    // Restarted with a lower limit, a job over the budget alone still makes a page.
+    await t.stop();
+    const lower = await startTestCoordinator({ maxRequestEntries: 250 }, t.dbPath);
+    try {
+      const alone = await lower.jobs.listJobs({ view: JobView.FULL, pageSize: 3 });
+      expect(alone.jobs).toHaveLength(1);
+      expect(alone.nextPageToken).not.toBe("");
+    } finally {
+      await lower.stop();
+    }
+  });
+
   it("page launchers by host and name", async () => {
     t = await startTestCoordinator();
     const names = ["e", "d", "c", "b", "a"];

@@ -1,13 +1,22 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { EventOffsetMismatchSchema } from "../../gen/tether/v1/launcher_service_pb.ts";
-import { EventUploader, StaleTokenError } from "../../launcher-deno/src/attempt/event_uploader.ts";
+import { countJsonEntries } from "../../coordinator/api/entry_count.ts";
+import {
+  batchEntries,
+  entriesOf,
+  EventUploader,
+  StaleTokenError,
+} from "../../launcher-deno/src/attempt/event_uploader.ts";
 import type { JobEventData } from "../../launcher-deno/src/executors/ndjson.ts";
+import { LauncherDriver } from "../support/launcher_driver.ts";
+import { startTestCoordinator } from "../support/test_coordinator.ts";
 
-// The uploader's seam is its send function; these tests script the
-// coordinator's answers through it. The real coordinator is exercised by the
-// end-to-end tests.
+// The uploader's seam is its send function; most of these tests script the
+// coordinator's answers through it, and the last sends to a real one.
 
 type Answer = (first: bigint, events: JobEventData[]) => bigint;
 
@@ -101,5 +110,44 @@ describe("uploading events", () => {
     await uploader.flush();
     uploader.push({ type: "b" });
     await expect(uploader.flush()).rejects.toThrow("Cannot continue the event log: the coordinator expects offset 0");
+  });
+});
+
+describe("batches within the coordinator's entry budget", () => {
+  it("counts an event's entries as the coordinator counts a request's", () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+      const counted = countJsonEntries(Buffer.from(JSON.stringify(value)), Infinity, 1000).entries;
+      expect(entriesOf(value)).toBe(counted);
+    }));
+  });
+
+  it("sends a burst worth four times the budget to a real coordinator in batches it takes, every event stored", async () => {
+    const t = await startTestCoordinator();
+    try {
+      const launcher = await LauncherDriver.register(t);
+      await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/srv/repo" });
+      const offer = await launcher.nextOffer();
+      await launcher.accept(offer);
+      const sent: number[] = [];
+      const send = async (first: bigint, events: JobEventData[]) => {
+        sent.push(events.length);
+        return (await launcher.append(offer, Number(first), events as JsonObject[])).nextOffset;
+      };
+      const uploader = new EventUploader(send, 0n, options());
+      const events = Array.from({ length: 40 }, (_, seq) => ({ type: "output", seq, lines: new Array(999).fill("x") }));
+      expect(events.reduce((n, e) => n + 1 + entriesOf(e), 0)).toBeGreaterThan(4 * batchEntries);
+      for (const event of events) uploader.push(event);
+      await uploader.flush();
+      expect(sent.length).toBeGreaterThanOrEqual(5);
+      await launcher.succeed(offer);
+      const stored: unknown[] = [];
+      // The job has ended: its watch replays every event, then ends.
+      for await (const m of t.jobs.watchJob({ id: offer.job!.id }, { signal: AbortSignal.timeout(10_000) })) {
+        if (m.kind.case === "event") stored.push(m.kind.value.data?.seq);
+      }
+      expect(stored).toEqual(events.map((e) => e.seq));
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
 } from "../../../gen/tether/v1/job_service_pb.ts";
 import type { Engine } from "../../dispatch/engine.ts";
 import { listJobs as selectJobs } from "../../storage/list_jobs.ts";
+import { countJsonEntries } from "../entry_count.ts";
 import { jobToProto } from "../to_proto.ts";
 import { checkEnum, checkEnumFilter, checkText, decodePageToken, nextPageToken, pageSize } from "../validate.ts";
 
@@ -34,6 +35,20 @@ export async function listJobs(
     fullWithin: full ? fullPageChars : null,
   });
   const chars = rows.reduce((n, r) => n + (r.parameters?.length ?? 0) + (r.result?.length ?? 0), 0);
-  const more = rows.length === limit || (full && chars >= fullPageChars);
-  return { jobs: rows.map(jobToProto), nextPageToken: nextPageToken(rows, more, (last) => ({ seq: last.seq })) };
+  // Encoding an answer costs by its entries, as decoding a request does: a full page holds about as many
+  // as one job may (parameters and a result, each within --max-request-entries), and at least one job.
+  const page = full ? withinEntries(rows, 2 * engine.config.maxRequestEntries) : rows;
+  const more = rows.length === limit || (full && chars >= fullPageChars) || page.length < rows.length;
+  return { jobs: page.map(jobToProto), nextPageToken: nextPageToken(page, more, (last) => ({ seq: last.seq })) };
+}
+
+/** The first rows whose parameters and results hold at most `budget` entries in all (at least one row). */
+function withinEntries<R extends { parameters: string | null; result: string | null }>(rows: R[], budget: number): R[] {
+  let entries = 0;
+  const count = (json: string | null) => json === null ? 0 : countJsonEntries(Buffer.from(json), budget, Infinity).entries;
+  for (let i = 0; i < rows.length; i++) {
+    entries += count(rows[i]!.parameters) + count(rows[i]!.result);
+    if (entries > budget) return rows.slice(0, Math.max(i, 1));
+  }
+  return rows;
 }

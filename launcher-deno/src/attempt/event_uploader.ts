@@ -15,6 +15,8 @@ export interface UploaderOptions {
   readonly onRetry: (err: unknown, failures: number) => void;
   readonly maxBatchEvents?: number;
   readonly maxBatchBytes?: number;
+  /** Entries (object keys and array elements) per batch; see `batchEntries`. */
+  readonly maxBatchEntries?: number;
   readonly retry?: { baseMs: number; maxMs: number };
 }
 
@@ -116,14 +118,37 @@ export class EventUploader {
   #takeBatch(): JobEventData[] {
     const maxEvents = this.#options.maxBatchEvents ?? 1000;
     const maxBytes = this.#options.maxBatchBytes ?? 1024 * 1024;
+    const maxEntries = this.#options.maxBatchEntries ?? batchEntries;
     const batch: JobEventData[] = [];
     let bytes = 0;
+    let entries = 0;
     for (const event of this.#pending) {
       const size = JSON.stringify(event).length;
-      if (batch.length > 0 && (batch.length >= maxEvents || bytes + size > maxBytes)) break;
+      // An event is an entry of the batch's list, and holds its own.
+      const count = 1 + entriesOf(event);
+      const full = batch.length >= maxEvents || bytes + size > maxBytes || entries + count > maxEntries;
+      if (batch.length > 0 && full) break;
       batch.push(event);
       bytes += size;
+      entries += count;
     }
     return batch;
   }
+}
+
+/**
+ * The entries a batch's events may hold: the coordinator's default
+ * --max-request-entries (5,000 object keys and array elements per request),
+ * less room for the request's own fields. Under a coordinator set lower,
+ * refused batches are sent again one event at a time.
+ */
+export const batchEntries = 5_000 - 16;
+
+/** Every object key and array element in `value`, at any depth, as the coordinator counts them. */
+export function entriesOf(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  let n = children.length;
+  for (const child of children) n += entriesOf(child);
+  return n;
 }
