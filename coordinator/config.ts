@@ -40,8 +40,10 @@ export interface CoordinatorConfig {
   readonly maxConnections: number;
   /** Requests (HTTP/2 streams) one connection may carry at once. */
   readonly maxStreamsPerConnection: number;
-  /** An NDJSON watch whose reader takes nothing for this long is ended. */
-  readonly watchStallTimeoutMs: number;
+  /** An answer (a watch's included) whose reader takes nothing for this long is cut off. */
+  readonly stallTimeoutMs: number;
+  /** A watch quiet for this long sends a keepalive message. */
+  readonly watchKeepaliveMs: number;
   /** Finished jobs, their events and the sessions no job needs are deleted this long after; 0 keeps them. */
   readonly retentionMs: number;
   /** Launchers offline or deregistered this long are deleted; 0 keeps them. */
@@ -81,7 +83,8 @@ export const defaults: CoordinatorConfig = Object.freeze({
   maxConnections: 10_000,
   maxStreamsPerConnection: 256,
   // A reader that takes nothing for a minute is gone or stuck; it may resume from the offset it reached.
-  watchStallTimeoutMs: 60_000,
+  stallTimeoutMs: 60_000,
+  watchKeepaliveMs: 30_000,
   // A month of history to look back on and resume sessions from, and a database that stops growing.
   retentionMs: 30 * 86_400_000,
   // A host that is gone for a week is gone; a launcher that comes back registers again.
@@ -114,7 +117,8 @@ const settings = {
   "max-streams": { env: "TETHER_MAX_STREAMS", help: "HTTP/2 streams (requests) at once per connection" },
   retention: { env: "TETHER_RETENTION", help: "finished jobs and their events are deleted after this (0: kept)" },
   "launcher-retention": { env: "TETHER_LAUNCHER_RETENTION", help: "launchers gone this long are deleted (0: kept)" },
-  "watch-stall-timeout": { env: "TETHER_WATCH_STALL_TIMEOUT", help: "an NDJSON watch whose reader takes nothing is ended" },
+  "stall-timeout": { env: "TETHER_STALL_TIMEOUT", help: "an answer whose reader takes nothing this long is cut off" },
+  "watch-keepalive": { env: "TETHER_WATCH_KEEPALIVE", help: "a quiet watch sends a keepalive this often" },
   "tls-cert": { env: "TETHER_TLS_CERT", help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)" },
   "tls-key": { env: "TETHER_TLS_KEY", help: "PEM private key of --tls-cert" },
   "behind-tls-proxy": {
@@ -207,7 +211,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     idleTimeoutMs: duration("idle-timeout", defaults.idleTimeoutMs, 100),
     maxConnections: count("max-connections", defaults.maxConnections),
     maxStreamsPerConnection: count("max-streams", defaults.maxStreamsPerConnection),
-    watchStallTimeoutMs: duration("watch-stall-timeout", defaults.watchStallTimeoutMs, 100),
+    stallTimeoutMs: duration("stall-timeout", defaults.stallTimeoutMs, 100),
+    watchKeepaliveMs: duration("watch-keepalive", defaults.watchKeepaliveMs, 100),
     retentionMs: duration("retention", defaults.retentionMs),
     launcherRetentionMs: duration("launcher-retention", defaults.launcherRetentionMs),
     tlsCertPath: raw("tls-cert") ?? null,

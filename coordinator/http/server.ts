@@ -40,6 +40,7 @@ export function createServer(
     readMaxBytes: engine.config.readMaxBytes,
     maxBytesOf: (rpc) => bodyLimit(rpc.method, engine.config.readMaxBytes),
     maxEntries: engine.config.maxRequestEntries,
+    stallTimeoutMs: engine.config.stallTimeoutMs,
     log: engine.log,
     interceptors: [errorInterceptor(engine.log), principalInterceptor()],
     contextValues: (req) => createContextValues().set(principalKey, gate.principalOf(req)),

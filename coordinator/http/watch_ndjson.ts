@@ -65,11 +65,11 @@ export function serveWatchNdjson(
         }
         if (!res.write(`${JSON.stringify(toJson(WatchJobResponseSchema, message))}\n`)) {
           // Sent no faster than the reader takes it: a paused reader costs one page of events, not the log.
-          const drained = await drainedWithin(res, engine.config.watchStallTimeoutMs, abort.signal);
+          const drained = await drainedWithin(res, engine.config.stallTimeoutMs, abort.signal);
           if (drained === "stalled") {
             engine.log.warn("dropped a watch whose reader took nothing", {
               path: "/v1/jobs/<id>/watch",
-              stalledMs: engine.config.watchStallTimeoutMs,
+              stalledMs: engine.config.stallTimeoutMs,
             });
             // The reader takes nothing: end the stream at once; it may resume with fromOffset.
             res.destroy();

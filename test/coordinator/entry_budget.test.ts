@@ -41,6 +41,8 @@ describe("counting entries without decoding", () => {
 
   it("counts a protobuf body's entries as its JSON form's, the repeated fields' names aside", () => {
     fc.assert(fc.property(jsonObject, fc.array(jsonObject, { maxLength: 4 }), (parameters, events) => {
+      // protobuf-es leaves a "__proto__" key out of the Struct it builds: fewer entries, the safe side.
+      fc.pre(!JSON.stringify([parameters, events]).includes('"__proto__"'));
       const job = toBinary(CreateJobRequestSchema, create(CreateJobRequestSchema, { parameters }));
       expect(countProtoEntries(CreateJobRequestSchema, job, Infinity, 100).entries).toBe(1 + entriesOf(parameters));
       const batch = toBinary(AppendJobEventsRequestSchema, create(AppendJobEventsRequestSchema, { jobId: "j", events }));

@@ -80,7 +80,7 @@ describe("job events", () => {
     await l.succeed(offer, { type: "result", result: "ok" });
     await watching; // the stream ends by itself
     const kinds = seen.map((m) =>
-      m.kind.case === "event" ? `event ${m.kind.value.offset}` : `job ${JobState[m.kind.value!.state]}`
+      m.kind.case === "event" ? `event ${m.kind.value.offset}` : m.kind.case === "job" ? `job ${JobState[m.kind.value.state]}` : m.kind.case
     );
     expect(kinds).toEqual(["job RUNNING", "event 1", "event 2", "event 3", "job SUCCEEDED"]);
     const last = seen.at(-1)!;

@@ -74,7 +74,7 @@ const commandJob = { type: "JOB_TYPE_COMMAND", executor: "echo", projectDir: "/s
 async function watchAll(transport: Transport, id: string, fromOffset = 0n) {
   const messages = [];
   for await (const { kind } of createClient(JobService, transport).watchJob({ id, fromOffset }, { timeoutMs: 5_000 })) {
-    messages.push(kind.case === "job" ? `job JOB_STATE_${JobState[kind.value.state]}` : `event ${kind.value?.offset}`);
+    messages.push(kind.case === "job" ? `job JOB_STATE_${JobState[kind.value.state]}` : kind.case === "event" ? `event ${kind.value.offset}` : kind.case);
   }
   return messages;
 }

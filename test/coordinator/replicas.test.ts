@@ -50,7 +50,7 @@ describe.skipIf(testBackend !== "postgres")("several coordinators on one Postgre
     const seen: string[] = [];
     const watching = (async () => {
       for await (const m of b.jobs.watchJob({ id: offer.job!.id })) {
-        seen.push(m.kind.case === "event" ? `event ${m.kind.value.offset}` : `job ${JobState[m.kind.value!.state]}`);
+        seen.push(m.kind.case === "event" ? `event ${m.kind.value.offset}` : m.kind.case === "job" ? `job ${JobState[m.kind.value.state]}` : String(m.kind.case));
         if (m.kind.case === "job" && m.kind.value.state === JobState.RUNNING) {
           await l.append(offer, 0, [{ n: 0 }]);
           await l.succeed(offer);

@@ -3,6 +3,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { readJobEvents } from "../../coordinator/storage/read_job_events.ts";
 import { echoJob } from "../../tools/support/jobs.ts";
+import { envelope } from "../support/connect_envelope.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 
@@ -33,7 +34,7 @@ describe("a watch and its reader", () => {
   });
 
   it("drops an NDJSON watch whose reader takes nothing, while everyone else is served", async () => {
-    t = await startTestCoordinator({ watchStallTimeoutMs: 300 });
+    t = await startTestCoordinator({ stallTimeoutMs: 300 });
     const { job } = await t.jobs.createJob(echoJob);
     const l = await LauncherDriver.register(t);
     const offer = await l.nextOffer();
@@ -71,4 +72,114 @@ describe("a watch and its reader", () => {
     expect(lines.filter((m) => m.event).length).toBe(140);
     expect(lines[0]).toMatchObject({ job: { state: "JOB_STATE_SUCCEEDED" } });
   });
+
+  /** A job running on a launcher, with `events` events of 100 KB each (about 14 MB for 140). */
+  async function runningJob(events = 0) {
+    const { job } = await t.jobs.createJob(echoJob);
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    const big = "x".repeat(100_000);
+    for (let n = 0; n < events; n += 35) {
+      await l.append(offer, n, Array.from({ length: 35 }, (_, i) => ({ n: n + i, big })));
+    }
+    return { id: job!.id, l, offer };
+  }
+
+  /**
+   * A connection that sends `request` and then reads nothing, and when the
+   * coordinator's end of it closes.
+   */
+  async function stuckReader(...request: (string | Uint8Array)[]): Promise<{ stuck: net.Socket; closed: Promise<unknown> }> {
+    // The next connection the coordinator accepts is this one: the test opens no other meanwhile.
+    const accepted = once(t.coordinator.server, "connection") as Promise<[net.Socket]>;
+    const stuck = net.connect(Number(new URL(t.url).port), "127.0.0.1");
+    await once(stuck, "connect");
+    stuck.on("error", () => {});
+    stuck.pause();
+    for (const part of request) stuck.write(part);
+    const [ours] = await accepted;
+    return { stuck, closed: once(ours, "close") };
+  }
+
+  it("cuts off a WatchJob stream (the RPC) whose reader takes nothing", async () => {
+    t = await startTestCoordinator({ stallTimeoutMs: 300 });
+    const { id } = await runningJob(140);
+    const body = envelope(JSON.stringify({ id }));
+    const { stuck, closed } = await stuckReader(
+      `POST /tether.v1.JobService/WatchJob HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${t.tokens.client}\r\n` +
+        `content-type: application/connect+json\r\ncontent-length: ${body.length}\r\n\r\n`,
+      body,
+    );
+    const hub = t.coordinator.engine.watchers;
+    await until(() => hub.watching(id) === 1, "the stuck watch to start");
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    await until(() => hub.watching(id) === 0, "the stuck watch to be cut off");
+    await closed;
+    stuck.destroy();
+  });
+
+  it("cuts off a unary answer whose reader takes nothing", async () => {
+    t = await startTestCoordinator({ stallTimeoutMs: 300 });
+    // About 4 MiB of answer: more than the socket buffers hold.
+    const parameters = { prompt: "p".repeat(200_000) };
+    for (let i = 0; i < 20; i++) await t.jobs.createJob({ ...echoJob, parameters });
+    const body = JSON.stringify({ view: "JOB_VIEW_FULL" });
+    const { stuck, closed } = await stuckReader(
+      `POST /tether.v1.JobService/ListJobs HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${t.tokens.client}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    await closed;
+    // What the reader finds, resuming: part of the answer, then the end of the connection.
+    let received = 0;
+    stuck.on("data", (chunk: Buffer) => received += chunk.length);
+    stuck.resume();
+    await once(stuck, "close");
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(20 * 200_000);
+  });
+
+  it("sends a keepalive on a quiet watch, in NDJSON and in the RPC, and events as they come", async () => {
+    t = await startTestCoordinator({ watchKeepaliveMs: 100 });
+    const { id, l, offer } = await runningJob();
+    const ndjson = await fetch(`${t.url}/v1/jobs/${id}/watch`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
+    const lines = ndjsonLines(ndjson.body!);
+    expect(await lines.next()).toMatchObject({ value: { job: { state: "JOB_STATE_RUNNING" } } });
+    expect(await lines.next()).toEqual({ done: false, value: { keepalive: {} } });
+    expect(await lines.next()).toEqual({ done: false, value: { keepalive: {} } });
+    const rpc = t.jobs.watchJob({ id })[Symbol.asyncIterator]();
+    expect((await rpc.next()).value?.kind.case).toBe("job");
+    expect((await rpc.next()).value?.kind.case).toBe("keepalive");
+    // An event still comes as it is stored, between keepalives.
+    await l.append(offer, 0, [{ n: 0 }]);
+    const next = async (it: AsyncIterator<{ kind: { case: string | undefined } }>) => {
+      for (;;) {
+        const { value } = await it.next();
+        if (value?.kind.case !== "keepalive") return value?.kind.case;
+      }
+    };
+    expect(await next(rpc)).toBe("event");
+    for (;;) {
+      const { value } = await lines.next();
+      if (!("keepalive" in value)) {
+        expect(value).toMatchObject({ event: { data: { n: 0 } } });
+        break;
+      }
+    }
+    await rpc.return?.();
+    await lines.return(undefined);
+  });
 });
+
+/** The JSON lines of an NDJSON body, one at a time. */
+async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<Record<string, unknown>> {
+  let buffered = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+      yield JSON.parse(buffered.slice(0, end)) as Record<string, unknown>;
+      buffered = buffered.slice(end + 1);
+    }
+  }
+}

@@ -19,11 +19,13 @@ import { checkRange, requireText } from "../validate.ts";
 const eventPage = { limit: 500, maxChars: 256 * 1024 };
 
 const jobMessage = (job: JobRow) => create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
+const keepalive = () => create(WatchJobResponseSchema, { kind: { case: "keepalive", value: {} } });
 
 /**
  * Streams a job: the job as it is, its events from the requested offset,
- * then new events and every state change as they happen. It ends once the
- * job has ended and every event was sent, or when the client goes away.
+ * then new events and every state change as they happen, and a keepalive
+ * whenever it has been quiet for --watch-keepalive. It ends once the job has
+ * ended and every event was sent, or when the client goes away.
  */
 export async function* watchJob(
   engine: Engine,
@@ -58,6 +60,17 @@ export async function* watchJob(
     }
     // An ended job takes no more events, and all of them were committed before it ended.
     if (isTerminal(job.state)) return;
-    await changed;
+    while (!(await changedWithin(changed, engine.config.watchKeepaliveMs)) && !signal.aborted) yield keepalive();
+  }
+}
+
+/** Whether `changed` settles within `ms`. */
+async function changedWithin(changed: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([changed.then(() => true), quiet]);
+  } finally {
+    clearTimeout(timer);
   }
 }
