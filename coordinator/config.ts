@@ -9,6 +9,8 @@ export interface CoordinatorConfig {
   readonly db: string;
   /** A cap on the database's size in bytes (null: none); writes past it fail RESOURCE_EXHAUSTED. */
   readonly dbMaxBytes: number | null;
+  /** New jobs and events are refused while the disk has less free (null: the smaller of 1 GiB and 5% of it). */
+  readonly minFreeDiskBytes: number | null;
   /** The longest a PollJobs request is held before it is answered empty. */
   readonly pollHoldMs: number;
   /** Subtracted from a client's Connect-Timeout-Ms so it gets its answer in time. */
@@ -62,6 +64,7 @@ export const defaults: CoordinatorConfig = Object.freeze({
   port: 7070,
   db: "./data/tether.db",
   dbMaxBytes: null,
+  minFreeDiskBytes: null,
   pollHoldMs: 30_000,
   pollDeadlineMarginMs: 1_000,
   acceptTimeoutMs: 15_000,
@@ -100,6 +103,7 @@ const settings = {
   listen: { env: "TETHER_LISTEN", help: "host:port to listen on (HTTP/1.1 and HTTP/2)" },
   db: { env: "TETHER_DB", help: "SQLite database file" },
   "db-max-bytes": { env: "TETHER_DB_MAX_BYTES", help: "cap on the database's size (default: none)" },
+  "min-free-disk": { env: "TETHER_MIN_FREE_DISK", help: "free disk kept: new jobs and events wait below it (0: off)" },
   "poll-hold": { env: "TETHER_POLL_HOLD", help: "longest hold of a PollJobs request" },
   "accept-timeout": { env: "TETHER_ACCEPT_TIMEOUT", help: "how long an offer waits for AcceptJob" },
   "heartbeat-interval": { env: "TETHER_HEARTBEAT_INTERVAL", help: "heartbeat period told to launchers" },
@@ -195,6 +199,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     port,
     db: raw("db") ?? defaults.db,
     dbMaxBytes: raw("db-max-bytes") === undefined ? null : bytes("db-max-bytes", 0),
+    minFreeDiskBytes: raw("min-free-disk") === undefined ? null : whole("min-free-disk", 0, 0, "bytes"),
     pollHoldMs: duration("poll-hold", defaults.pollHoldMs, 100),
     pollDeadlineMarginMs: defaults.pollDeadlineMarginMs,
     acceptTimeoutMs: duration("accept-timeout", defaults.acceptTimeoutMs, 100),

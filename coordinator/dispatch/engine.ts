@@ -10,6 +10,7 @@ import type { Changes, Written } from "../storage/changes.ts";
 import { type ChangeFeed, type ChangeMessage, openChangeFeed } from "../storage/db/change_feed.ts";
 import type { Db } from "../storage/db/open_database.ts";
 import type { JobRow, LauncherRow } from "../storage/db/rows.ts";
+import { measureSqliteStore } from "../storage/db/store_size.ts";
 import { expireDueJobs, nextDeadline } from "../storage/due_jobs.ts";
 import { extendLeasesAndOffers } from "../storage/extend_leases.ts";
 import { lapseLaunchers } from "../storage/lapse_launchers.ts";
@@ -23,6 +24,7 @@ import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { PollCaches } from "./poll_caches.ts";
 import { RetentionSweeper } from "./retention_sweeper.ts";
+import { StoreGuard } from "./store_guard.ts";
 
 /** How often the retention sweeper looks for what has outlived its retention. */
 const retentionSweepMs = 10 * 60_000;
@@ -47,6 +49,8 @@ export class Engine {
   readonly leases: LeaseKeeper;
   readonly caches: PollCaches;
   readonly retention: RetentionSweeper;
+  /** Refuses new jobs and events while the store is nearly full. */
+  readonly storeGuard: StoreGuard;
   readonly clock: Clock;
   private readonly shutdown = new AbortController();
   private feed: ChangeFeed | null = null;
@@ -77,6 +81,12 @@ export class Engine {
       write: (pending) => this.write(pending),
       onError: (e) => log.error("cannot renew leases", { error: errorText(e) }),
     });
+    this.storeGuard = new StoreGuard(
+      options.sharedDatabase ? async () => null : () => measureSqliteStore(db, config.db),
+      { maxBytes: config.dbMaxBytes, minFreeDiskBytes: config.minFreeDiskBytes },
+      this.clock,
+      (e) => log.warn("cannot measure the store's size", { error: errorText(e) }),
+    );
     this.retention = new RetentionSweeper(db, {
       jobRetentionMs: config.retentionMs,
       launcherRetentionMs: config.launcherRetentionMs,

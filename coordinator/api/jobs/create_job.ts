@@ -5,12 +5,13 @@ import { type CreatedJob, createJob as insertJob } from "../../storage/create_jo
 import { jobToProto } from "../to_proto.ts";
 import { createJobInput } from "./create_job_input.ts";
 
-/** Queues a job; a repeated idempotency key answers with the first job. */
+/** Queues a job; a repeated idempotency key answers with the first job. Refused while the store is nearly full. */
 export async function createJob(
   engine: Engine,
   req: CreateJobRequest,
 ): Promise<MessageInitShape<typeof CreateJobResponseSchema>> {
   const input = createJobInput(req, engine.config);
+  await engine.storeGuard.admitGrowth();
   const { job, existing } = await engine.writeHandingOffAtCommit<CreatedJob>((committed) =>
     insertJob(engine.db, input, engine.now(), committed)
   );

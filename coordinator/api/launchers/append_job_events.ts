@@ -18,6 +18,8 @@ export async function appendJobEvents(
   const events = req.events.map((e, i) => checkJsonObject(e, `events[${i}]`, 1024 * 1024));
   const firstOffset = checkRange(Number(req.firstOffset), "firstOffset", 0, Number.MAX_SAFE_INTEGER);
   const executorSessionId = checkExecutorSessionId(req.executorSessionId, "executorSessionId");
+  // The launcher keeps the events and sends them again: they are stored once there is room.
+  await engine.storeGuard.admitGrowth();
   const job = await engine.write(storeEvents(
     engine.db,
     { ...report, firstOffset, events, executorSessionId },
