@@ -114,9 +114,9 @@ describe("failover between launchers", () => {
     expect(final.launcherId).toBe(rescuerId);
     expect(final.attempt).toBe(1);
     expect(final.result).toMatchObject({ result: "find me a home" });
-    const states = snapshots.map((j) => JobState[j.state]);
-    expect(states[0]).toBe("OFFERED");
-    expect(states.indexOf("QUEUED"), "back in the queue once the offer expired").toBeGreaterThan(0);
+    // Offered to the frozen launcher first, then (back in the queue once the offer expired, a state a
+    // watch may not see: a held poll takes the job the moment it is queued) run by the rescuer.
+    expect(snapshots[0]).toMatchObject({ state: JobState.OFFERED, launcherId: doomedId });
   });
 
   it("a launcher that wakes after its lease lapsed kills its stale executor and does not overwrite the newer attempt", async () => {
