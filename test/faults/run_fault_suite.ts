@@ -3,10 +3,13 @@
 // passed, writes them to docs/reliability.md with the command and the
 // machine that produced them. Arguments are passed on to vitest (a file
 // name runs that scenario only, and such a partial run only prints its tables).
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// The abuse suite's section of that page (`npm run test:abuse`) is kept.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { findSection, replaceSection } from "../support/report_sections.ts";
+import { commitDescription, loadAverage, machineFacts } from "../support/run_facts.ts";
 import { inOrder, reliabilityReport, type ScenarioLine, scenarioTable } from "./reliability_report.ts";
 
 const repoDir = resolve(import.meta.dirname, "../..");
@@ -16,18 +19,6 @@ const extraArgs = process.argv.slice(2);
 const partial = extraArgs.some((arg) => !arg.startsWith("-"));
 const vitestArgs = ["run", ...(partial ? [] : ["test/faults"]), ...extraArgs];
 const resolvedCommand = ["TETHER_FAULTS=long", "vitest", ...vitestArgs].join(" ");
-
-function git(...args: string[]): string {
-  try {
-    return execFileSync("git", args, { cwd: repoDir, encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function loadAverage(): string {
-  return os.loadavg().map((n) => n.toFixed(2)).join(", ");
-}
 
 const resultsDir = mkdtempSync(join(os.tmpdir(), "tether-faults-results-"));
 const results = join(resultsDir, "figures.ndjson");
@@ -52,31 +43,15 @@ if (partial) {
   process.stdout.write(`A partial run (${resolvedCommand}): ${reportPath} was not rewritten.\n`);
   process.exit(0);
 }
-const dirty = git("status", "--porcelain").length > 0 ? " (with uncommitted changes)" : "";
+const abuseFigures = existsSync(reportPath) ? findSection(readFileSync(reportPath, "utf8")) : null;
+const page = reliabilityReport(lines, {
+  command: "npm run test:faults",
+  resolvedCommand,
+  date: new Date(started).toISOString(),
+  commit: commitDescription(),
+  wallMs,
+  machine: machineFacts(loadBefore),
+});
 mkdirSync(dirname(reportPath), { recursive: true });
-writeFileSync(
-  reportPath,
-  reliabilityReport(lines, {
-    command: "npm run test:faults",
-    resolvedCommand,
-    date: new Date(started).toISOString(),
-    commit: `${git("rev-parse", "--short", "HEAD")}${dirty}`,
-    wallMs,
-    machine: [
-      `Machine: ${os.availableParallelism()} CPUs (\`nproc\`), ${os.cpus()[0]?.model ?? "unknown CPU"}, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${os.type()} ${os.release()} ${os.arch()}`,
-      `Load average (1, 5, 15 min): ${loadBefore} before the run, ${loadAverage()} after it`,
-      `Node ${process.version} (coordinator, tests); Deno ${denoVersion()} (launchers)`,
-    ],
-  }),
-);
+writeFileSync(reportPath, abuseFigures === null ? page : replaceSection(page, abuseFigures));
 process.stdout.write(`Wrote ${reportPath}\n`);
-
-function denoVersion(): string {
-  try {
-    const out = execFileSync(join(repoDir, "node_modules", ".bin", "deno"), ["--version"], { encoding: "utf8" });
-    return /deno (\S+)/.exec(out)?.[1] ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
