@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobView } from "../../gen/tether/v1/job_service_pb.ts";
-import { echoJobWith } from "../../tools/support/jobs.ts";
+import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { type AbuseRig, startAbuseRig } from "./abuse_rig.ts";
 import { type LoadRow, recordAttack } from "./abuse_figures.ts";
@@ -40,7 +40,7 @@ describe("attack 3: the largest pages of the list RPCs over big rows", () => {
     rig = await startAbuseRig([...abuseFlags]);
     const prompt = "p".repeat(parameterBytes);
     await inParallel(jobs, 4, async () => {
-      const { job } = await rig.jobs.createJob({ ...echoJobWith({ prompt }), executor: unmatched, matchTimeout: { seconds: 3_600n } });
+      const { job } = await rig.jobs.createJob({ ...echoJob, parameters: { prompt }, executor: unmatched, matchTimeout: { seconds: 3_600n } });
       seeded.push(job!.id);
     });
     const value = "v".repeat(256);
