@@ -1,17 +1,9 @@
+import type { RunFacts } from "../support/run_facts.ts";
 import type { Figures } from "./figures.ts";
 
 /** One line of the results file: a scenario's name and its figures. */
 export type ScenarioLine = Figures & { scenario: string };
 
-/** How the figures were produced, for the report's header. */
-export interface RunFacts {
-  readonly command: string;
-  readonly resolvedCommand: string;
-  readonly date: string;
-  readonly commit: string;
-  readonly wallMs: number;
-  readonly machine: readonly string[];
-}
 
 /** Scenarios in the order: 1, 2, ... then 5a before 5b. */
 export function inOrder(lines: readonly ScenarioLine[]): ScenarioLine[] {

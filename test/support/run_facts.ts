@@ -47,3 +47,13 @@ export function machineFacts(loadBefore: string): string[] {
     `Node ${process.version} (coordinator, tests); Deno ${denoVersion()} (launchers)`,
   ];
 }
+
+/** How a suite's figures were produced, for its report's header. */
+export interface RunFacts {
+  readonly command: string;
+  readonly resolvedCommand: string;
+  readonly date: string;
+  readonly commit: string;
+  readonly wallMs: number;
+  readonly machine: readonly string[];
+}
