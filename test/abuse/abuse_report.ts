@@ -4,7 +4,7 @@
  * coordinator and to everyone else, compared with the targets.
  */
 import { abuseSection } from "../support/report_sections.ts";
-import type { RunFacts } from "../support/run_facts.ts";
+import { type RunFacts, runFactLines } from "../support/run_facts.ts";
 import type { AttackLine, DetailTable, LoadRow } from "./abuse_figures.ts";
 
 /** The issue's targets on this machine. */
@@ -95,9 +95,7 @@ export function abuseReport(lines: readonly AttackLine[], facts: RunFacts): stri
     "",
     "### How these figures were produced",
     "",
-    `- Command: \`${facts.command}\` (runs \`${facts.resolvedCommand}\`)`,
-    `- Date: ${facts.date}; commit ${facts.commit}; wall time ${ms(facts.wallMs)}`,
-    ...facts.machine.map((m) => `- ${m}`),
+    ...runFactLines(facts, ms),
     "",
     "Columns: **Time** is the attack's own length (the window measured); **Longest stall (p99)** the longest",
     "event-loop delay and the 99th percentile of its 10 ms samples; **Health** and **Dispatch** are p50 / p99 / max",

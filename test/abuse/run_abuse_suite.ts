@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { repoDir } from "../../tools/support/tsx_process.ts";
 import { replaceSection } from "../support/report_sections.ts";
-import { commitDescription, machineFacts } from "../support/run_facts.ts";
-import { exitUnlessWhole, runLongSuite } from "../support/suite_run.ts";
+import { exitUnlessWhole, factsOf, runLongSuite } from "../support/suite_run.ts";
 import type { AttackLine } from "./abuse_figures.ts";
 import { abuseReport, attackSection, byAttack } from "./abuse_report.ts";
 
@@ -24,14 +23,7 @@ const run = runLongSuite<AttackLine>({
 
 process.stdout.write(`\n${byAttack(run.lines).map(attackSection).join("\n")}\n`);
 exitUnlessWhole(run, "abuse suite", reportPath);
-const section = abuseReport(run.lines, {
-  command: "npm run test:abuse",
-  resolvedCommand: run.resolvedCommand,
-  date: new Date(run.started).toISOString(),
-  commit: commitDescription(),
-  wallMs: run.wallMs,
-  machine: machineFacts(run.loadBefore),
-});
+const section = abuseReport(run.lines, factsOf(run, "npm run test:abuse"));
 const page = existsSync(reportPath) ? readFileSync(reportPath, "utf8") : "# Reliability\n";
 mkdirSync(dirname(reportPath), { recursive: true });
 writeFileSync(reportPath, replaceSection(page, section));

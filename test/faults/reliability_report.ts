@@ -1,4 +1,4 @@
-import type { RunFacts } from "../support/run_facts.ts";
+import { type RunFacts, runFactLines } from "../support/run_facts.ts";
 import type { Figures } from "./figures.ts";
 
 /** One line of the results file: a scenario's name and its figures. */
@@ -55,9 +55,7 @@ export function reliabilityReport(lines: readonly ScenarioLine[], facts: RunFact
     "",
     "## How these figures were produced",
     "",
-    `- Command: \`${facts.command}\` (runs \`${facts.resolvedCommand}\`)`,
-    `- Date: ${facts.date}; commit ${facts.commit}; wall time ${duration(facts.wallMs)}`,
-    ...facts.machine.map((m) => `- ${m}`),
+    ...runFactLines(facts, duration),
     "",
     `In all: ${totals.jobs} jobs, ${totals.faults} faults injected, ${totals.bad} jobs lost, doubled or stuck.`,
     "",

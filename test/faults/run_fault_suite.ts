@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { repoDir } from "../../tools/support/tsx_process.ts";
 import { findSection, replaceSection } from "../support/report_sections.ts";
-import { commitDescription, machineFacts } from "../support/run_facts.ts";
-import { exitUnlessWhole, runLongSuite } from "../support/suite_run.ts";
+import { exitUnlessWhole, factsOf, runLongSuite } from "../support/suite_run.ts";
 import { inOrder, reliabilityReport, type ScenarioLine, scenarioTable } from "./reliability_report.ts";
 
 const reportPath = join(repoDir, "docs", "reliability.md");
@@ -23,14 +22,7 @@ const run = runLongSuite<ScenarioLine>({
 process.stdout.write(`\n${inOrder(run.lines).map(scenarioTable).join("\n")}\n`);
 exitUnlessWhole(run, "fault suite", reportPath);
 const abuseFigures = existsSync(reportPath) ? findSection(readFileSync(reportPath, "utf8")) : null;
-const page = reliabilityReport(run.lines, {
-  command: "npm run test:faults",
-  resolvedCommand: run.resolvedCommand,
-  date: new Date(run.started).toISOString(),
-  commit: commitDescription(),
-  wallMs: run.wallMs,
-  machine: machineFacts(run.loadBefore),
-});
+const page = reliabilityReport(run.lines, factsOf(run, "npm run test:faults"));
 mkdirSync(dirname(reportPath), { recursive: true });
 writeFileSync(reportPath, abuseFigures === null ? page : replaceSection(page, abuseFigures));
 process.stdout.write(`Wrote ${reportPath}\n`);

@@ -57,3 +57,12 @@ export interface RunFacts {
   readonly wallMs: number;
   readonly machine: readonly string[];
 }
+
+/** The report's list of how its figures were produced; `duration` formats the wall time. */
+export function runFactLines(facts: RunFacts, duration: (ms: number) => string): string[] {
+  return [
+    `- Command: \`${facts.command}\` (runs \`${facts.resolvedCommand}\`)`,
+    `- Date: ${facts.date}; commit ${facts.commit}; wall time ${duration(facts.wallMs)}`,
+    ...facts.machine.map((m) => `- ${m}`),
+  ];
+}

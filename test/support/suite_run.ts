@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { repoDir } from "../../tools/support/tsx_process.ts";
-import { loadAverage } from "./run_facts.ts";
+import { commitDescription, loadAverage, machineFacts, type RunFacts } from "./run_facts.ts";
 
 export interface SuiteRunOptions {
   /** The suite's folder, run whole unless the arguments name files. */
@@ -76,4 +76,16 @@ export function exitUnlessWhole(run: SuiteRun<unknown>, suite: string, reportPat
     process.stdout.write(`A partial run (${run.resolvedCommand}): ${reportPath} was not rewritten.\n`);
     process.exit(0);
   }
+}
+
+/** How a whole run's figures were produced, for its report; `command` is what a person types. */
+export function factsOf(run: SuiteRun<unknown>, command: string): RunFacts {
+  return {
+    command,
+    resolvedCommand: run.resolvedCommand,
+    date: new Date(run.started).toISOString(),
+    commit: commitDescription(),
+    wallMs: run.wallMs,
+    machine: machineFacts(run.loadBefore),
+  };
 }
