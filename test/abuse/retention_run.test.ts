@@ -73,7 +73,9 @@ describe("attack 5: a long run of big jobs with retention on", () => {
       setup: `${workers} clients creating and finishing jobs without pause for ${runMs / 1000} s, each job ` +
         `${payloadBytes / 1000} kB of parameters and ${payloadBytes / 1000} kB of events, a new launcher every ` +
         `${jobsPerLauncher} jobs (the old one deregistered); coordinator run with \`--retention ${retentionMs / 1000}s ` +
-        `--launcher-retention ${retentionMs / 1000}s\`, swept every ${sweepMs / 1000} s (see the note)`,
+        `--launcher-retention ${retentionMs / 1000}s\`, and swept every ${sweepMs / 1000} s by the coordinator's own ` +
+        "`RetentionSweeper` run from the test on the same file, since the coordinator sweeps at start and then only " +
+        "every 10 minutes (no flag sets that period), longer than the run",
       defence: "`--retention` (default 30d) and `--launcher-retention` (default 7d): what outlived them is deleted " +
         "in transactions of at most 2,000 events or 100 jobs; SQLite reuses the freed pages",
       rows,
