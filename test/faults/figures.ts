@@ -1,4 +1,4 @@
-import { appendFileSync } from "node:fs";
+import { recordResultLine } from "../support/results_file.ts";
 
 /** One scenario's figures, as docs/reliability.md shows them. */
 export interface Figures {
@@ -17,8 +17,5 @@ export interface Figures {
  * by TETHER_FAULTS_RESULTS (set by `npm run test:faults`), else only logged.
  */
 export function recordFigures(scenario: string, figures: Figures): void {
-  const line = JSON.stringify({ scenario, ...figures });
-  const file = process.env.TETHER_FAULTS_RESULTS;
-  if (file) appendFileSync(file, `${line}\n`);
-  else console.log(`figures: ${line}`);
+  recordResultLine("TETHER_FAULTS_RESULTS", "figures", { scenario, ...figures });
 }

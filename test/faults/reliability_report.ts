@@ -1,17 +1,9 @@
+import { type RunFacts, runFactLines } from "../support/run_facts.ts";
 import type { Figures } from "./figures.ts";
 
 /** One line of the results file: a scenario's name and its figures. */
 export type ScenarioLine = Figures & { scenario: string };
 
-/** How the figures were produced, for the report's header. */
-export interface RunFacts {
-  readonly command: string;
-  readonly resolvedCommand: string;
-  readonly date: string;
-  readonly commit: string;
-  readonly wallMs: number;
-  readonly machine: readonly string[];
-}
 
 /** Scenarios in the issue's order: 1, 2, ... then 5a before 5b. */
 export function inOrder(lines: readonly ScenarioLine[]): ScenarioLine[] {
@@ -58,14 +50,12 @@ export function reliabilityReport(lines: readonly ScenarioLine[], facts: RunFact
     "tether promises that an acknowledged job is never lost and never runs twice under a valid token. The fault",
     "suite (`test/faults/`) runs real coordinator and launcher processes on 127.0.0.1, injects the failures below",
     "and, at the end of each scenario, reads the coordinator's SQLite database to check that promise. This page is",
-    "written by `npm run test:faults`; do not edit it by hand. `npm test` runs the same scenarios, shorter, and",
-    "asserts the same invariants.",
+    "written by `npm run test:faults` (its last section, on hostile load, by `npm run test:abuse`); do not edit it",
+    "by hand. `npm test` runs the same scenarios, shorter, and asserts the same invariants.",
     "",
     "## How these figures were produced",
     "",
-    `- Command: \`${facts.command}\` (runs \`${facts.resolvedCommand}\`)`,
-    `- Date: ${facts.date}; commit ${facts.commit}; wall time ${duration(facts.wallMs)}`,
-    ...facts.machine.map((m) => `- ${m}`),
+    ...runFactLines(facts, duration),
     "",
     `In all: ${totals.jobs} jobs, ${totals.faults} faults injected, ${totals.bad} jobs lost, doubled or stuck.`,
     "",

@@ -3,80 +3,26 @@
 // passed, writes them to docs/reliability.md with the command and the
 // machine that produced them. Arguments are passed on to vitest (a file
 // name runs that scenario only, and such a partial run only prints its tables).
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { dirname, join, resolve } from "node:path";
+// The abuse suite's section of that page (`npm run test:abuse`) is kept.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { repoDir } from "../../tools/support/tsx_process.ts";
+import { findSection, replaceSection } from "../support/report_sections.ts";
+import { exitUnlessWhole, factsOf, runLongSuite } from "../support/suite_run.ts";
 import { inOrder, reliabilityReport, type ScenarioLine, scenarioTable } from "./reliability_report.ts";
 
-const repoDir = resolve(import.meta.dirname, "../..");
 const reportPath = join(repoDir, "docs", "reliability.md");
-const extraArgs = process.argv.slice(2);
-/** File filters given narrow the run to those scenarios; flags are passed on as they are. */
-const partial = extraArgs.some((arg) => !arg.startsWith("-"));
-const vitestArgs = ["run", ...(partial ? [] : ["test/faults"]), ...extraArgs];
-const resolvedCommand = ["TETHER_FAULTS=long", "vitest", ...vitestArgs].join(" ");
+const run = runLongSuite<ScenarioLine>({
+  folder: "test/faults",
+  modeVariable: "TETHER_FAULTS",
+  resultsVariable: "TETHER_FAULTS_RESULTS",
+  args: process.argv.slice(2),
+});
 
-function git(...args: string[]): string {
-  try {
-    return execFileSync("git", args, { cwd: repoDir, encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function loadAverage(): string {
-  return os.loadavg().map((n) => n.toFixed(2)).join(", ");
-}
-
-const resultsDir = mkdtempSync(join(os.tmpdir(), "tether-faults-results-"));
-const results = join(resultsDir, "figures.ndjson");
-writeFileSync(results, "");
-const loadBefore = loadAverage();
-const started = Date.now();
-const run = spawnSync(
-  process.execPath,
-  [join(repoDir, "node_modules", "vitest", "vitest.mjs"), ...vitestArgs],
-  { cwd: repoDir, stdio: "inherit", env: { ...process.env, TETHER_FAULTS: "long", TETHER_FAULTS_RESULTS: results } },
-);
-const wallMs = Date.now() - started;
-const lines = readFileSync(results, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as ScenarioLine);
-rmSync(resultsDir, { recursive: true, force: true });
-
-process.stdout.write(`\n${inOrder(lines).map(scenarioTable).join("\n")}\n`);
-if (run.status !== 0 || lines.length === 0) {
-  process.stderr.write(`The fault suite failed (exit ${run.status ?? run.signal}); ${reportPath} was not rewritten.\n`);
-  process.exit(run.status || 1);
-}
-if (partial) {
-  process.stdout.write(`A partial run (${resolvedCommand}): ${reportPath} was not rewritten.\n`);
-  process.exit(0);
-}
-const dirty = git("status", "--porcelain").length > 0 ? " (with uncommitted changes)" : "";
+process.stdout.write(`\n${inOrder(run.lines).map(scenarioTable).join("\n")}\n`);
+exitUnlessWhole(run, "fault suite", reportPath);
+const abuseFigures = existsSync(reportPath) ? findSection(readFileSync(reportPath, "utf8")) : null;
+const page = reliabilityReport(run.lines, factsOf(run, "npm run test:faults"));
 mkdirSync(dirname(reportPath), { recursive: true });
-writeFileSync(
-  reportPath,
-  reliabilityReport(lines, {
-    command: "npm run test:faults",
-    resolvedCommand,
-    date: new Date(started).toISOString(),
-    commit: `${git("rev-parse", "--short", "HEAD")}${dirty}`,
-    wallMs,
-    machine: [
-      `Machine: ${os.availableParallelism()} CPUs (\`nproc\`), ${os.cpus()[0]?.model ?? "unknown CPU"}, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${os.type()} ${os.release()} ${os.arch()}`,
-      `Load average (1, 5, 15 min): ${loadBefore} before the run, ${loadAverage()} after it`,
-      `Node ${process.version} (coordinator, tests); Deno ${denoVersion()} (launchers)`,
-    ],
-  }),
-);
+writeFileSync(reportPath, abuseFigures === null ? page : replaceSection(page, abuseFigures));
 process.stdout.write(`Wrote ${reportPath}\n`);
-
-function denoVersion(): string {
-  try {
-    const out = execFileSync(join(repoDir, "node_modules", ".bin", "deno"), ["--version"], { encoding: "utf8" });
-    return /deno (\S+)/.exec(out)?.[1] ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
