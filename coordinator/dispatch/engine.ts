@@ -26,8 +26,15 @@ import { PollCaches } from "./poll_caches.ts";
 import { RetentionSweeper } from "./retention_sweeper.ts";
 import { StoreGuard } from "./store_guard.ts";
 
-/** How often the retention sweeper looks for what has outlived its retention. */
-const retentionSweepMs = 10 * 60_000;
+/**
+ * How often the retention sweeper looks for what has outlived its retention:
+ * every ten minutes, or a quarter of the shortest retention when that is
+ * shorter, so that nothing outlives its retention by more than a quarter.
+ */
+function retentionSweepMs(config: CoordinatorConfig): number {
+  const retentions = [config.retentionMs, config.launcherRetentionMs].filter((ms) => ms > 0);
+  return Math.max(1_000, Math.min(10 * 60_000, ...retentions.map((ms) => ms / 4)));
+}
 
 export interface EngineOptions {
   /** Whether other coordinators share the database (PostgreSQL): changes then also come through the change feed. */
@@ -90,7 +97,7 @@ export class Engine {
     this.retention = new RetentionSweeper(db, {
       jobRetentionMs: config.retentionMs,
       launcherRetentionMs: config.launcherRetentionMs,
-      intervalMs: retentionSweepMs,
+      intervalMs: retentionSweepMs(config),
       clock: this.clock,
       onError: (e) => log.error("cannot delete what outlived its retention", { error: errorText(e) }),
     });

@@ -1,7 +1,7 @@
 /**
  * Attack 1: many NDJSON watches of one job with a long log, whose readers
  * never read. Defence: the watch writes no faster than its reader takes
- * (backpressure), and a reader that takes nothing for --watch-stall-timeout
+ * (backpressure), and a reader that takes nothing for --stall-timeout
  * is cut off.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,16 +24,16 @@ describe("attack 1: paused NDJSON watches of a job with a long log", () => {
   const rows: LoadRow[] = [];
   let closedWithinMs = 0;
   beforeAll(async () => {
-    rig = await startAbuseRig([...abuseFlags, "--watch-stall-timeout", `${stallTimeoutMs}ms`]);
+    rig = await startAbuseRig([...abuseFlags, "--stall-timeout", `${stallTimeoutMs}ms`]);
   });
   afterAll(async () => {
     recordAttack({
       attack: "1. Paused watches",
       setup: `${watchers} NDJSON watches (\`GET /v1/jobs/<id>/watch\`) of one running job with ${events} events of ` +
         `${eventBytes / 1000} kB (${mib(events * eventBytes)} MiB), each on a socket the reader never reads; ` +
-        `coordinator run with \`--watch-stall-timeout ${stallTimeoutMs / 1000}s\``,
+        `coordinator run with \`--stall-timeout ${stallTimeoutMs / 1000}s\``,
       defence: "a watch is written no faster than its reader takes it (it waits for the socket to drain), and a " +
-        "reader that takes nothing for `--watch-stall-timeout` (default 60s) is cut off; it may resume with `fromOffset`",
+        "reader that takes nothing for `--stall-timeout` (default 60s) is cut off; it may resume with `fromOffset`",
       rows,
       verdicts: [`every paused watch was cut off, the last ${(closedWithinMs / 1000).toFixed(1)} s after its request ` +
         `(stall timeout ${stallTimeoutMs / 1000} s)`],

@@ -4,18 +4,11 @@
  * launchers come and go, and the SQLite file (with its -wal) is measured as
  * it goes; with retention deleting what has outlived it, the file must level
  * off. Defence: --retention and --launcher-retention, deleting in short
- * transactions; SQLite reuses the pages freed.
- *
- * The coordinator's own sweep runs at start and then every ten minutes (a
- * period no flag sets), longer than a bounded run; so the run also sweeps
- * with the coordinator's RetentionSweeper, on the same database, from the
- * test, every few seconds: as a second coordinator on that file would.
+ * transactions; SQLite reuses the pages freed. The coordinator sweeps every
+ * ten minutes or a quarter of the shortest retention, whichever is shorter.
  */
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../coordinator/domain/clock.ts";
-import { RetentionSweeper } from "../../coordinator/dispatch/retention_sweeper.ts";
-import { type Db, openDatabase } from "../../coordinator/storage/db/open_database.ts";
 import { echoJob } from "../../tools/support/jobs.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { type AbuseRig, startAbuseRig } from "./abuse_rig.ts";
@@ -25,7 +18,6 @@ import { attackTimeoutMs, bySize } from "./abuse_size.ts";
 import { lostJobs, underAttack } from "./under_attack.ts";
 
 const retentionMs = bySize(3_000, 20_000);
-const sweepMs = bySize(1_000, 5_000);
 const runMs = bySize(15_000, 150_000);
 const workers = 2;
 const jobsPerLauncher = 20;
@@ -46,8 +38,6 @@ function databaseBytes(db: string): number {
 
 describe("attack 5: a long run of big jobs with retention on", () => {
   let rig: AbuseRig;
-  let db: Db;
-  let sweeper: RetentionSweeper;
   const rows: LoadRow[] = [];
   const sizes: DetailTable = { caption: "The database (file and -wal) through the run", columns: ["Time into the run", "Jobs finished", "Size"], rows: [] };
   const verdicts: string[] = [];
@@ -58,14 +48,6 @@ describe("attack 5: a long run of big jobs with retention on", () => {
       "--retention", `${retentionMs}ms`,
       "--launcher-retention", `${retentionMs}ms`,
     ]);
-    db = await openDatabase(rig.db);
-    sweeper = new RetentionSweeper(db, {
-      jobRetentionMs: retentionMs,
-      launcherRetentionMs: retentionMs,
-      intervalMs: sweepMs,
-      clock: systemClock,
-      onError: (e) => console.error("the test's sweep failed", e),
-    });
   });
   afterAll(async () => {
     recordAttack({
@@ -73,17 +55,14 @@ describe("attack 5: a long run of big jobs with retention on", () => {
       setup: `${workers} clients creating and finishing jobs without pause for ${runMs / 1000} s, each job ` +
         `${payloadBytes / 1000} kB of parameters and ${payloadBytes / 1000} kB of events, a new launcher every ` +
         `${jobsPerLauncher} jobs (the old one deregistered); coordinator run with \`--retention ${retentionMs / 1000}s ` +
-        `--launcher-retention ${retentionMs / 1000}s\`, and swept every ${sweepMs / 1000} s by the coordinator's own ` +
-        "`RetentionSweeper` run from the test on the same file, since the coordinator sweeps at start and then only " +
-        "every 10 minutes (no flag sets that period), longer than the run",
+        `--launcher-retention ${retentionMs / 1000}s\`, so that it sweeps every ${retentionMs / 4000} s (a quarter ` +
+        "of the shortest retention, when that is shorter than ten minutes)",
       defence: "`--retention` (default 30d) and `--launcher-retention` (default 7d): what outlived them is deleted " +
         "in transactions of at most 2,000 events or 100 jobs; SQLite reuses the freed pages",
       rows,
       details: [sizes],
       verdicts,
     });
-    await sweeper?.stop();
-    await db?.destroy();
     await rig?.close();
   });
 
@@ -109,7 +88,6 @@ describe("attack 5: a long run of big jobs with retention on", () => {
   }
 
   it("deletes what outlived its retention while the file levels off, and keeps what is young", async () => {
-    sweeper.start();
     const samples: { atMs: number; finished: number; bytes: number }[] = [];
     const started = performance.now();
     const sample = () => samples.push({ atMs: performance.now() - started, finished, bytes: databaseBytes(rig.db) });
@@ -122,7 +100,6 @@ describe("attack 5: a long run of big jobs with retention on", () => {
         sample();
       }
     });
-    const deleted = await sweeper.sweepNow();
     const { jobs } = await rig.jobs.listJobs({ pageSize: 1000 });
     // Jobs finished within the retention are kept, the older ones were deleted as the run went.
     expect(jobs.length).toBeGreaterThan(0);
@@ -142,7 +119,6 @@ describe("attack 5: a long run of big jobs with retention on", () => {
       `${finished} jobs finished (${mib(finished * 2 * payloadBytes)} MiB written); ${jobs.length} kept at the end; ` +
         `growth over the last half of the run: ${mib(growth)} MiB (${(share * 100).toFixed(1)}% of the final size): ` +
         (share <= 0.1 ? "levelled off (target met)" : "still growing (target missed)"),
-      `the last sweep found ${deleted.jobs} jobs and ${deleted.events} events still to delete`,
     );
     rows.push({ load: `${finished} big jobs in ${runMs / 1000} s`, pressure, lost: lost.length, answered: "all acknowledged" });
   }, attackTimeoutMs);

@@ -52,6 +52,17 @@ describe("retention", () => {
     expect(await t.coordinator.engine.retention.sweepNow()).toEqual({ jobs: 0, events: 0, sessions: 0, launchers: 0 });
   });
 
+  it("sweeps every quarter of a retention shorter than its ten minutes, on its own", async () => {
+    t = await startTestCoordinator({ retentionMs: 2_000, launcherRetentionMs: 0 });
+    const { job } = await t.jobs.createJob({ ...echoJob, executor: "nobody-has-this" });
+    await t.jobs.cancelJob({ id: job!.id });
+    // Deleted by the coordinator's own sweep (every 1 s here), with no call to sweepNow.
+    for (const deadline = Date.now() + 15_000; await codeOf(t.jobs.getJob({ id: job!.id })) === "ok";) {
+      expect(Date.now(), "the finished job to be deleted").toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
   it("keeps a session while a job of it is kept, and deletes it once none is left", async () => {
     const clock = new ManualClock();
     t = await startTestCoordinator({ retentionMs: day }, undefined, { clock });
