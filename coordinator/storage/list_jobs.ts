@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { sql } from "kysely";
 import type { Db } from "./db/open_database.ts";
 import type { JobRow } from "./db/rows.ts";
@@ -32,22 +33,39 @@ const everyColumn: Exclude<keyof JobTable, (typeof lightColumns)[number] | "para
   : never = true;
 void everyColumn;
 
-/** Jobs, newest first: the light view, or every field within a budget of characters (see JobFilter). */
+/**
+ * Jobs, newest first: the light view, or every field within a budget of
+ * characters (see JobFilter). Read in chunks with a turn of the event loop
+ * between them: on SQLite a read runs on the event loop, and a page of big
+ * rows (a light view's columns too are read past a large parameters value)
+ * would otherwise hold it for the whole page.
+ */
 export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
-  let query = db.selectFrom("jobs").orderBy("seq", "desc").limit(f.limit);
+  const chunk = f.fullWithin === null ? 100 : 8;
+  const rows: JobRow[] = [];
+  let chars = 0;
+  for (let beforeSeq = f.beforeSeq; rows.length < f.limit;) {
+    if (rows.length > 0) await setImmediate();
+    const got = await readChunk(db, f, beforeSeq, Math.min(chunk, f.limit - rows.length));
+    for (const row of got) {
+      // The job that crosses the budget is the page's last: its predecessors' sizes are under it.
+      if (f.fullWithin !== null && rows.length > 0 && chars >= f.fullWithin) return rows;
+      rows.push(row);
+      chars += (row.parameters?.length ?? 0) + (row.result?.length ?? 0);
+    }
+    if (got.length < chunk) break;
+    beforeSeq = got.at(-1)!.seq;
+  }
+  return rows;
+}
+
+function readChunk(db: Db, f: JobFilter, beforeSeq: number | null, limit: number): Promise<JobRow[]> {
+  let query = db.selectFrom("jobs").orderBy("seq", "desc").limit(limit);
   if (f.states.length > 0) query = query.where("state", "in", f.states);
   if (f.sessionId !== null) query = query.where("session_id", "=", f.sessionId);
   if (f.launcherId !== null) query = query.where("launcher_id", "=", f.launcherId);
-  if (f.beforeSeq !== null) query = query.where("seq", "<", f.beforeSeq);
-  if (f.fullWithin === null) {
-    return await query.select(lightColumns)
-      .select([sql<string>`NULL`.as("parameters"), sql<string | null>`NULL`.as("result")]).execute();
-  }
-  const size = sql<number>`LENGTH(parameters) + COALESCE(LENGTH(result), 0)`;
-  // The job that crosses the budget is the page's last: its predecessors' sizes are under it.
-  const sized = query.selectAll()
-    .select([size.as("size"), sql<number>`SUM(${size}) OVER (ORDER BY seq DESC)`.as("upto")]);
-  const rows = await db.selectFrom(sized.as("page")).selectAll()
-    .where(sql<boolean>`upto - size < ${f.fullWithin}`).orderBy("seq", "desc").execute();
-  return rows.map(({ size: _size, upto: _upto, ...job }) => job);
+  if (beforeSeq !== null) query = query.where("seq", "<", beforeSeq);
+  if (f.fullWithin !== null) return query.selectAll().execute();
+  return query.select(lightColumns)
+    .select([sql<string>`NULL`.as("parameters"), sql<string | null>`NULL`.as("result")]).execute();
 }

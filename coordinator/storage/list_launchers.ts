@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { heldStates } from "../domain/job_states.ts";
 import type { Db } from "./db/open_database.ts";
 import type { LauncherRow } from "./db/rows.ts";
@@ -9,10 +10,40 @@ export interface LauncherFilter {
   /** The page cursor: only launchers after this (hostname, name). */
   after: { hostname: string; name: string } | null;
   limit: number;
+  /** No more launchers than fit in about this many characters of labels and executors (at least one). */
+  withinChars: number;
 }
 
-/** Launchers by host and name, a page at a time, each with the number of jobs it holds. */
+/**
+ * Launchers by host and name, a page at a time, each with the number of jobs
+ * it holds. Read in chunks with a turn of the event loop between them (on
+ * SQLite a read runs on it); the launcher whose labels and executors cross
+ * `withinChars` ends the page.
+ */
 export async function listLaunchers(db: Db, f: LauncherFilter): Promise<LauncherWithLoad[]> {
+  const chunk = 100;
+  const rows: LauncherWithLoad[] = [];
+  let chars = 0;
+  for (let after = f.after; rows.length < f.limit;) {
+    if (rows.length > 0) await setImmediate();
+    const got = await readChunk(db, f.states, after, Math.min(chunk, f.limit - rows.length));
+    for (const row of got) {
+      if (rows.length > 0 && chars >= f.withinChars) return rows;
+      rows.push(row);
+      chars += row.labels.length + row.executors.length;
+    }
+    if (got.length < chunk) break;
+    after = got.at(-1)!;
+  }
+  return rows;
+}
+
+async function readChunk(
+  db: Db,
+  states: number[],
+  after: { hostname: string; name: string } | null,
+  limit: number,
+): Promise<LauncherWithLoad[]> {
   let query = db.selectFrom("launchers").selectAll("launchers")
     .select((eb) =>
       eb.selectFrom("jobs").select((e) => e.fn.countAll<number>().as("n"))
@@ -20,9 +51,8 @@ export async function listLaunchers(db: Db, f: LauncherFilter): Promise<Launcher
         .where("jobs.state", "in", heldStates)
         .as("active_jobs")
     )
-    .orderBy("hostname").orderBy("name").limit(f.limit);
-  if (f.states.length > 0) query = query.where("state", "in", f.states);
-  const after = f.after;
+    .orderBy("hostname").orderBy("name").limit(limit);
+  if (states.length > 0) query = query.where("state", "in", states);
   if (after !== null) {
     query = query.where((eb) =>
       eb.or([

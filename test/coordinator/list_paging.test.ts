@@ -61,6 +61,22 @@ describe("lists, a page at a time", () => {
     }
   });
 
+  it("end a launchers' page early once their labels take about 1 MiB", async () => {
+    t = await startTestCoordinator();
+    // About 17 KB of labels each: sixty-one fit under 1 MiB, the sixty-second crosses it and ends the page.
+    const labels = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`label-${i}`, "v".repeat(256)]));
+    for (let i = 0; i < 80; i++) await LauncherDriver.register(t, { name: `l-${String(i).padStart(2, "0")}`, labels });
+    const first = await t.operator.listLaunchers({ pageSize: 1000 });
+    expect(first.launchers.length).toBeGreaterThan(50);
+    expect(first.launchers.length).toBeLessThan(70);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await t.operator.listLaunchers({ pageSize: 1000, pageToken: first.nextPageToken });
+    expect(second.nextPageToken).toBe("");
+    expect([...first.launchers, ...second.launchers].map((l) => l.name)).toEqual(
+      Array.from({ length: 80 }, (_, i) => `l-${String(i).padStart(2, "0")}`),
+    );
+  });
+
   it("page launchers by host and name", async () => {
     t = await startTestCoordinator();
     const names = ["e", "d", "c", "b", "a"];

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import {
   type WatchJobRequest,
@@ -14,7 +15,8 @@ import { checkRange, requireText } from "../validate.ts";
 
 /**
  * The events a watch reads at a time: a stream sends one page before it
- * reads the next, so a slow or paused reader costs about one page of memory.
+ * reads the next, so a slow or paused reader costs about one page of memory,
+ * and one page is the most a watch does in one turn of the event loop.
  */
 const eventPage = { limit: 500, maxChars: 256 * 1024 };
 
@@ -53,6 +55,9 @@ export async function* watchJob(
         offset = event.offset + 1;
       }
       more = page.more;
+      // A turn of the event loop between pages: on SQLite a read runs on it, and many watches replaying
+      // at once must not hold it for all their pages.
+      await setImmediate();
     }
     if (sentState !== job.state) {
       yield jobMessage(job);

@@ -10,6 +10,9 @@ const isCursor = (v: unknown): v is { hostname: string; name: string } =>
   typeof v === "object" && v !== null && typeof (v as { hostname: unknown }).hostname === "string" &&
   typeof (v as { name: unknown }).name === "string";
 
+/** About how many characters of labels and executors one page carries (its answer stays near 1 MiB). */
+const pageChars = 1024 * 1024;
+
 /** The launchers seen, in the states asked for. */
 export async function listLaunchers(
   engine: Engine,
@@ -20,9 +23,12 @@ export async function listLaunchers(
     states: checkEnumFilter(req.states, LauncherStateSchema, "states"),
     after: decodePageToken(req.pageToken, isCursor),
     limit,
+    withinChars: pageChars,
   });
+  const chars = rows.reduce((n, r) => n + r.labels.length + r.executors.length, 0);
+  const more = rows.length === limit || chars >= pageChars;
   return {
     launchers: rows.map(launcherToProto),
-    nextPageToken: nextPageToken(rows, rows.length === limit, (last) => ({ hostname: last.hostname, name: last.name })),
+    nextPageToken: nextPageToken(rows, more, (last) => ({ hostname: last.hostname, name: last.name })),
   };
 }
