@@ -30,6 +30,8 @@ export interface CoordinatorConfig {
   readonly maxJobEventBytes: number;
   /** The largest request body accepted. */
   readonly readMaxBytes: number;
+  /** The bytes of request bodies held at once, across all requests; past it a request is refused. */
+  readonly maxBodyMemory: number;
   /** Entries (object keys and array elements, at any depth) one request may hold; see api/entry_count.ts. */
   readonly maxRequestEntries: number;
   /** A connection must send a request's complete headers within this, from its start or its previous request. */
@@ -76,6 +78,7 @@ export const defaults: CoordinatorConfig = Object.freeze({
   maxJobEventBytes: 16 * 1024 * 1024,
   readMaxBytes: 4 * 1024 * 1024,
   maxRequestEntries: 5_000,
+  maxBodyMemory: 128 * 1024 * 1024,
   // A request's headers are small and come at once; 20 s leaves room for a slow link, not for a slowloris.
   headersTimeoutMs: 20_000,
   // 4 MiB (the largest body) in 60 s is 70 KB/s.
@@ -114,6 +117,7 @@ const settings = {
   "max-job-event-bytes": { env: "TETHER_MAX_JOB_EVENT_BYTES", help: "event bytes stored per job" },
   "read-max-bytes": { env: "TETHER_READ_MAX_BYTES", help: "largest request body" },
   "max-request-entries": { env: "TETHER_MAX_REQUEST_ENTRIES", help: "object keys and array elements per request" },
+  "max-body-memory": { env: "TETHER_MAX_BODY_MEMORY", help: "bytes of request bodies held at once, in all" },
   "headers-timeout": { env: "TETHER_HEADERS_TIMEOUT", help: "time a connection has to send a request's headers" },
   "request-timeout": { env: "TETHER_REQUEST_TIMEOUT", help: "time a request has to send its body" },
   "idle-timeout": { env: "TETHER_IDLE_TIMEOUT", help: "idle keep-alive connections are closed after this" },
@@ -211,6 +215,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     maxJobEventBytes: bytes("max-job-event-bytes", defaults.maxJobEventBytes),
     readMaxBytes: bytes("read-max-bytes", defaults.readMaxBytes),
     maxRequestEntries: whole("max-request-entries", defaults.maxRequestEntries, 1000),
+    maxBodyMemory: bytes("max-body-memory", defaults.maxBodyMemory),
     headersTimeoutMs: duration("headers-timeout", defaults.headersTimeoutMs, 100),
     requestTimeoutMs: duration("request-timeout", defaults.requestTimeoutMs, 100),
     idleTimeoutMs: duration("idle-timeout", defaults.idleTimeoutMs, 100),

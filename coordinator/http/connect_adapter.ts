@@ -6,7 +6,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { errorText, type Logger } from "../log.ts";
-import { acceptCompression, checkGetMessage, framingOf, withinEntryBudget } from "./entry_budget.ts";
+import { acceptCompression, BodyMemory, checkGetMessage, framingOf, withinEntryBudget } from "./entry_budget.ts";
 import { writeRefusal } from "./refusal_response.ts";
 
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
@@ -22,6 +22,8 @@ export interface AdapterOptions extends ConnectRouterOptions {
   readonly maxEntries: number;
   /** The largest body an RPC takes, by its method. */
   readonly maxBytesOf: (handler: UniversalHandler) => number;
+  /** The bytes of request bodies held at once, across all requests. */
+  readonly maxBodyMemory: number;
   /** An answer whose reader takes nothing of it for this long is cut off. */
   readonly stallTimeoutMs: number;
   readonly log: Logger;
@@ -41,10 +43,11 @@ export function connectAdapter(options: AdapterOptions): NodeHandlerFn {
   const router = createConnectRouter({ ...options, acceptCompression });
   options.routes(router);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const memory = new BodyMemory(options.maxBodyMemory);
   return (req, res) => {
     const handler = handlers.get(req.url?.split("?", 2)[0] ?? "");
     if (!handler) return options.fallback(req, res);
-    const limits = { maxEntries: options.maxEntries, maxBytes: options.maxBytesOf(handler) };
+    const limits = { maxEntries: options.maxEntries, maxBytes: options.maxBytesOf(handler), memory };
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues(req));
     const framing = framingOf(uReq.header);
     if (uReq.method === "GET") {

@@ -30,38 +30,81 @@ export function framingOf(header: Headers): Framing | null {
 }
 
 /**
+ * The bytes of request bodies held at once, across all requests, within a
+ * cap: so that many large bodies sent slowly (each within its own limit and
+ * deadline) cannot pin the coordinator's memory.
+ */
+export class BodyMemory {
+  private held = 0;
+
+  constructor(readonly capBytes: number) {}
+
+  /** Takes `bytes` more, or nothing and false when that would pass the cap. */
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.capBytes) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.held -= bytes;
+  }
+}
+
+export interface BodyLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly memory: BodyMemory;
+}
+
+/**
  * The body of a request to a method taking `input`, passed on unchanged
  * once it is whole, or refused with INVALID_ARGUMENT, before anything
  * decodes it, if a message in it has more than `maxEntries` entries (see
- * entry_count.ts) or nests too deep. A body past `maxBytes` is passed on
- * uncounted: Connect refuses it for its size.
+ * api/entry_count.ts) or nests too deep. A body past `maxBytes` is passed on
+ * uncounted: Connect refuses it for its size. A body that would take the
+ * bodies held at once past their cap is refused with RESOURCE_EXHAUSTED.
  */
 export async function* withinEntryBudget(
   body: AsyncIterable<Uint8Array>,
   input: DescMessage,
   framing: Framing,
-  limits: { readonly maxEntries: number; readonly maxBytes: number },
+  limits: BodyLimits,
 ): AsyncGenerator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const it = body[Symbol.asyncIterator]();
-  for (let next = await it.next(); !next.done; next = await it.next()) {
-    chunks.push(next.value);
-    size += next.value.length;
-    if (size > limits.maxBytes) {
-      yield* chunks;
-      for (next = await it.next(); !next.done; next = await it.next()) yield next.value;
-      return;
+  try {
+    const it = body[Symbol.asyncIterator]();
+    for (let next = await it.next(); !next.done; next = await it.next()) {
+      if (!limits.memory.take(next.value.length)) throw bodiesAtCap(limits.memory.capBytes);
+      chunks.push(next.value);
+      size += next.value.length;
+      if (size > limits.maxBytes) {
+        yield* chunks;
+        for (next = await it.next(); !next.done; next = await it.next()) yield next.value;
+        return;
+      }
     }
+    const whole = Buffer.concat(chunks);
+    const messages = framing.enveloped ? envelopedMessages(whole, framing.compression) : [
+      { bytes: whole, compressed: framing.compression !== null && framing.compression !== "identity" },
+    ];
+    for (const { bytes, compressed } of messages) {
+      const message = compressed ? await decompress(bytes, framing.compression, limits.maxBytes) : bytes;
+      await checkEntries(message, input, framing.binary, limits.maxEntries);
+    }
+    yield whole;
+  } finally {
+    limits.memory.give(size);
   }
-  const whole = Buffer.concat(chunks);
-  const messages = framing.enveloped ? envelopedMessages(whole, framing.compression) : [
-    { bytes: whole, compressed: framing.compression !== null && framing.compression !== "identity" },
-  ];
-  for (const { bytes, compressed } of messages) {
-    await checkEntries(compressed ? await decompress(bytes, framing.compression, limits.maxBytes) : bytes, input, framing.binary, limits.maxEntries);
-  }
-  yield whole;
+}
+
+function bodiesAtCap(capBytes: number): ConnectError {
+  return new ConnectError(
+    `the coordinator holds as many request bodies as its --max-body-memory (${capBytes} bytes) allows; ` +
+      "nothing was changed: retry shortly",
+    Code.ResourceExhausted,
+  );
 }
 
 /** Refuses one message (already decompressed) past the budget; bytes that fail to decompress are left to Connect. */
@@ -118,11 +161,7 @@ async function decompress(bytes: Uint8Array, name: string | null, maxBytes: numb
 }
 
 /** A Connect GET request's message, which its URL carries, checked like a body. */
-export async function checkGetMessage(
-  url: URL,
-  input: DescMessage,
-  limits: { readonly maxEntries: number; readonly maxBytes: number },
-): Promise<void> {
+export async function checkGetMessage(url: URL, input: DescMessage, limits: BodyLimits): Promise<void> {
   const query = url.searchParams;
   const message = query.get("message") ?? "";
   // Node's base64 decoder reads both alphabets, as Connect's does.

@@ -41,6 +41,7 @@ export function createServer(
     maxBytesOf: (rpc) => bodyLimit(rpc.method, engine.config.readMaxBytes),
     maxEntries: engine.config.maxRequestEntries,
     stallTimeoutMs: engine.config.stallTimeoutMs,
+    maxBodyMemory: engine.config.maxBodyMemory,
     log: engine.log,
     interceptors: [errorInterceptor(engine.log), principalInterceptor()],
     contextValues: (req) => createContextValues().set(principalKey, gate.principalOf(req)),

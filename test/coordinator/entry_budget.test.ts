@@ -5,6 +5,8 @@
  * invalid_argument in every protocol the port speaks and changes nothing,
  * while a body within it, whatever its strings hold, is served.
  */
+import { once } from "node:events";
+import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, fromJson, type JsonObject, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
@@ -88,9 +90,13 @@ afterAll(async () => {
 });
 
 /** Expects `call` refused for its entries with invalid_argument, the database unchanged. */
+async function refusal(call: Promise<unknown>): Promise<ConnectError | undefined> {
+  return await call.then(() => undefined, (e: unknown) => ConnectError.from(e));
+}
+
 async function expectRefused(call: () => Promise<unknown>, says = /more than 1000 entries/): Promise<void> {
   const before = await snapshotDatabase(t.dbPath);
-  const error = await call().then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await refusal(call());
   expect(error?.code, "refused with invalid_argument").toBe(Code.InvalidArgument);
   expect(error?.rawMessage).toMatch(says);
   expect(await snapshotDatabase(t.dbPath)).toEqual(before);
@@ -175,5 +181,46 @@ describe("what strings hold is not counted", () => {
     const text = `[{"a":1},\\"],:`.repeat(8_000);
     const created = await t.jobs.createJob(job({ text }));
     expect(created.job?.parameters).toEqual({ text });
+  });
+});
+
+describe("request bodies held at once, across requests", () => {
+  it("refuses a body past --max-body-memory with resource_exhausted while others hold it, and takes it once they are gone", async () => {
+    const small = await startTestCoordinator({ maxBodyMemory: 1024 * 1024 });
+    const sockets: net.Socket[] = [];
+    try {
+      // Two CreateJob bodies of 500 KB each, sent all but their last 50 KB: 900 KB held, waiting.
+      for (let i = 0; i < 2; i++) {
+        const socket = net.connect(Number(new URL(small.url).port), "127.0.0.1");
+        await once(socket, "connect");
+        socket.on("error", () => {});
+        socket.write(
+          `POST /tether.v1.JobService/CreateJob HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${small.tokens.client}\r\n` +
+            `content-type: application/json\r\ncontent-length: 500000\r\n\r\n${" ".repeat(450_000)}`,
+        );
+        sockets.push(socket);
+      }
+      const parameters = { prompt: "p".repeat(200_000) };
+      const send = () => refusal(small.jobs.createJob(job(parameters)));
+      // Once both bodies are in, a third that would take 200 KB more is refused.
+      let refused: ConnectError | undefined;
+      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
+        refused = await send();
+        if (!refused) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(refused?.code).toBe(Code.ResourceExhausted);
+      expect(refused?.rawMessage).toMatch(/as many request bodies as its --max-body-memory \(1048576 bytes\) allows; nothing was changed/);
+      // The held bodies' connections go away, and with them what they held.
+      for (const socket of sockets) socket.destroy();
+      let taken: ConnectError | undefined = refused;
+      for (const deadline = Date.now() + 10_000; taken && Date.now() < deadline;) {
+        taken = await send();
+        if (taken) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(taken).toBeUndefined();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await small.close();
+    }
   });
 });
