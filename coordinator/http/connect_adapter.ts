@@ -7,6 +7,7 @@ import {
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { errorText, type Logger } from "../log.ts";
 import { acceptCompression, BodyMemory, checkGetMessage, framingOf, withinEntryBudget } from "./entry_budget.ts";
+import { cutOff } from "./cut_off.ts";
 import { writeRefusal } from "./refusal_response.ts";
 
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
@@ -71,13 +72,13 @@ function serve(
   { stallTimeoutMs, log }: AdapterOptions,
 ): void {
   const rpc = `${handler.service.typeName}/${handler.method.name}`;
-  const cutOff = () => {
+  const onStall = () => {
     log.warn("cut off an answer whose reader took nothing", { rpc, stalledMs: stallTimeoutMs });
-    res.destroy();
+    cutOff(res);
   };
   handler(uReq)
     .then((uRes) => {
-      const body = uRes.body && cutWhenStalled(uRes.body, stallTimeoutMs, cutOff);
+      const body = uRes.body && cutWhenStalled(uRes.body, stallTimeoutMs, onStall);
       return universalResponseToNodeResponse({ ...uRes, body }, res);
     })
     .catch((reason: unknown) => {

@@ -7,6 +7,7 @@ import { authorize } from "../auth/access.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Engine } from "../dispatch/engine.ts";
 import { callerError } from "../api/error_interceptor.ts";
+import { cutOff } from "./cut_off.ts";
 import { errorJson } from "./refusal_response.ts";
 import { watchJob } from "../api/jobs/watch_job.ts";
 
@@ -72,7 +73,7 @@ export function serveWatchNdjson(
               stalledMs: engine.config.stallTimeoutMs,
             });
             // The reader takes nothing: end the stream at once; it may resume with fromOffset.
-            res.destroy();
+            cutOff(res);
             return;
           }
           if (drained === "closed") return;

@@ -33,7 +33,12 @@ export async function startAbuseRig(flags: readonly string[] = []): Promise<Abus
     started = await spawnCoordinator({
       db,
       flags,
-      nodeFlags: ["--import", join(import.meta.dirname, "loop_monitor.ts")],
+      nodeFlags: [
+        "--import",
+        join(import.meta.dirname, "loop_monitor.ts"),
+        // TETHER_ABUSE_PROFILE=<dir>: a CPU profile of the coordinator, written there when it stops.
+        ...(process.env.TETHER_ABUSE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.TETHER_ABUSE_PROFILE}`] : []),
+      ],
       tokensFor: "abuse",
       name: "coordinator under attack",
     });

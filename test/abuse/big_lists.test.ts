@@ -3,8 +3,9 @@
  * rows: ListJobs of 1,000 jobs with 200 kB parameters each (the default
  * view, the full view, and as a Connect GET), and ListLaunchers of 1,000
  * launchers with 64 long labels each. Defence: a page holds at most 1,000
- * rows and ends early once it takes about 4 MiB, and the default view
- * leaves parameters and results out.
+ * rows, read in chunks with a turn of the event loop between them; a full
+ * ListJobs page ends early at about 1 MiB, a ListLaunchers page at about
+ * 1 MiB of labels; and the default view leaves parameters and results out.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobView } from "../../gen/tether/v1/job_service_pb.ts";
@@ -53,8 +54,9 @@ describe("attack 3: the largest pages of the list RPCs over big rows", () => {
       setup: `${jobs.toLocaleString("en")} queued jobs with ${parameterBytes / 1000} kB of parameters each and ` +
         `${launchers.toLocaleString("en")} launchers with 64 labels of 256 characters each; ${concurrent} requests at ` +
         `once with \`pageSize: 1000\`, ${rounds} times over; default flags`,
-      defence: "a page holds at most 1,000 rows and ends early once its rows take about 4 MiB; `ListJobs` leaves " +
-        "parameters and results out unless `view: JOB_VIEW_FULL` asks for them",
+      defence: "a page holds at most 1,000 rows, read in chunks with a turn of the event loop between them; a " +
+        "`JOB_VIEW_FULL` page ends early at about 1 MiB of parameters and results, a `ListLaunchers` page at about " +
+        "1 MiB of labels and executors; `ListJobs` leaves parameters and results out unless `view: JOB_VIEW_FULL` asks",
       rows,
     });
     await rig?.close();

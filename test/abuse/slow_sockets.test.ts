@@ -59,7 +59,8 @@ describe("attack 4: slow and silent connections", () => {
       defence: "`--headers-timeout` (default 20s: a request's whole headers, or HTTP/2's first request), " +
         "`--request-timeout` (default 60s: its body after its headers; HTTP/1.1 gets 408 and is closed, an HTTP/2 " +
         "stream is reset), `--idle-timeout` (default 65s: a connection carrying no request), `--max-connections` " +
-        "(default 10000)",
+        "(default 10000), and `--max-body-memory` (default 128 MiB of request bodies held at once, past which a request " +
+        "is refused with `resource_exhausted`)",
       rows,
       details: [details],
       verdicts: [

@@ -1,8 +1,8 @@
 /**
  * Attack 2: AppendJobEvents bodies as large as the coordinator takes (4 MiB)
  * made of as many tiny values as fit, sent at once, as JSON and as binary
- * protobuf. Defence: the body limits of `--read-max-bytes`, and a cap on the
- * number of values or fields a request may hold, checked before decoding.
+ * protobuf. Defence: the body limits of `--read-max-bytes`, and
+ * --max-request-entries, the entries a request may hold, counted before decoding.
  * The test asserts only that each is refused and nothing is stored, not
  * which error comes back.
  */
@@ -46,8 +46,8 @@ describe("attack 2: 4 MiB request bodies of tiny values", () => {
         `(JSON) or a Struct of ${protoFields.toLocaleString("en")} fields (binary protobuf), sent with the launcher's ` +
         `own credential for a job it runs; default flags`,
       defence: "`--read-max-bytes` (default 4 MiB) caps every body, each RPC at its own share of it, refused before " +
-        "decoding; a per-request cap on the number of JSON values or protobuf fields, also before decoding (being added); " +
-        "then an event may hold at most 1 MiB",
+        "decoding; `--max-request-entries` (default 5,000) caps the object keys and array elements (protobuf: fields) " +
+        "of one request, counted before decoding and refused with `invalid_argument`",
       rows,
     });
     await rig?.close();

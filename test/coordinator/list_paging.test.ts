@@ -21,21 +21,21 @@ describe("lists, a page at a time", () => {
     await expect(t.jobs.listJobs({ view: 7 as JobView })).rejects.toThrow(/view must be one of JOB_VIEW_BASIC, JOB_VIEW_FULL; got 7/);
   });
 
-  it("end a full page early once its jobs take about 4 MiB, and go on from there", async () => {
+  it("end a full page early once its jobs take about 1 MiB, and go on from there", async () => {
     t = await startTestCoordinator();
     const prompt = "p".repeat(200_000);
     const created: string[] = [];
-    for (let i = 0; i < 24; i++) created.push((await t.jobs.createJob({ ...echoJob, parameters: { prompt } })).job!.id);
+    for (let i = 0; i < 9; i++) created.push((await t.jobs.createJob({ ...echoJob, parameters: { prompt } })).job!.id);
     const first = await t.jobs.listJobs({ view: JobView.FULL });
-    // 4 MiB holds twenty such jobs (200,013 characters of parameters each); the 21st crosses it and ends the page.
-    expect(first.jobs).toHaveLength(21);
+    // 1 MiB holds five such jobs (200,013 characters of parameters each); the sixth crosses it and ends the page.
+    expect(first.jobs).toHaveLength(6);
     expect(first.nextPageToken).not.toBe("");
     const second = await t.jobs.listJobs({ view: JobView.FULL, pageToken: first.nextPageToken });
     expect(second.jobs).toHaveLength(3);
     expect([...first.jobs, ...second.jobs].map((j) => j.id)).toEqual(created.reverse());
     expect(second.jobs[0]!.parameters).toEqual({ prompt });
     // The basic view takes them all in one page.
-    expect((await t.jobs.listJobs({})).jobs).toHaveLength(24);
+    expect((await t.jobs.listJobs({})).jobs).toHaveLength(9);
   });
 
   it("end a full page early once its jobs hold twice --max-request-entries, at least one job a page", async () => {

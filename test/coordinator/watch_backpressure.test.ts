@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { readJobEvents } from "../../coordinator/storage/read_job_events.ts";
@@ -19,8 +20,8 @@ describe("a watch and its reader", () => {
     await l.accept(offer);
     const big = "x".repeat(100_000);
     await l.append(offer, 0, [{ n: 0, big }, { n: 1, big }, { n: 2 }, { n: 3 }, { n: 4, big }]);
-    const read = (from: number, maxChars: number) =>
-      readJobEvents(t.coordinator.engine.db, job!.id, from, { limit: 500, maxChars });
+    const read = (from: number, maxBytes: number) =>
+      readJobEvents(t.coordinator.engine.db, job!.id, from, { limit: 500, maxBytes });
     // The event that crosses the budget ends the page; one larger than the budget still comes alone.
     const first = await read(0, 150_000);
     expect(first.events.map((e) => e.offset)).toEqual([0, 1]);
@@ -119,24 +120,37 @@ describe("a watch and its reader", () => {
     stuck.destroy();
   });
 
-  it("cuts off a unary answer whose reader takes nothing", async () => {
+  it("cuts off a unary answer whose reader takes nothing (an HTTP/2 stream whose reader grants no window)", async () => {
     t = await startTestCoordinator({ stallTimeoutMs: 300 });
-    // About 4 MiB of answer: more than the socket buffers hold.
+    // About 1 MiB of answer: far past the 64 KiB an HTTP/2 stream may send before its reader grants more.
     const parameters = { prompt: "p".repeat(200_000) };
-    for (let i = 0; i < 20; i++) await t.jobs.createJob({ ...echoJob, parameters });
-    const body = JSON.stringify({ view: "JOB_VIEW_FULL" });
-    const { stuck, closed } = await stuckReader(
-      `POST /tether.v1.JobService/ListJobs HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${t.tokens.client}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    );
-    await closed;
-    // What the reader finds, resuming: part of the answer, then the end of the connection.
-    let received = 0;
-    stuck.on("data", (chunk: Buffer) => received += chunk.length);
-    stuck.resume();
-    await once(stuck, "close");
-    expect(received).toBeGreaterThan(0);
-    expect(received).toBeLessThan(20 * 200_000);
+    for (let i = 0; i < 5; i++) await t.jobs.createJob({ ...echoJob, parameters });
+    const session = http2.connect(t.url);
+    session.on("error", () => {});
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/tether.v1.JobService/ListJobs",
+        "content-type": "application/json",
+        authorization: `Bearer ${t.tokens.client}`,
+      });
+      stream.on("error", () => {});
+      stream.pause();
+      stream.end(JSON.stringify({ view: "JOB_VIEW_FULL" }));
+      const [headers] = await once(stream, "response") as [http2.IncomingHttpHeaders];
+      expect(headers[":status"]).toBe(200);
+      // The coordinator resets the stream, and the session serves the next request.
+      await once(stream, "close");
+      expect(stream.rstCode).not.toBe(http2.constants.NGHTTP2_NO_ERROR);
+      const health = session.request({ ":path": "/healthz" });
+      health.setEncoding("utf8");
+      let text = "";
+      health.on("data", (chunk: string) => text += chunk);
+      await once(health, "end");
+      expect(text).toBe("ok\n");
+    } finally {
+      session.close();
+    }
   });
 
   it("sends a keepalive on a quiet watch, in NDJSON and in the RPC, and events as they come", async () => {

@@ -18,7 +18,7 @@ import { checkRange, requireText } from "../validate.ts";
  * reads the next, so a slow or paused reader costs about one page of memory,
  * and one page is the most a watch does in one turn of the event loop.
  */
-const eventPage = { limit: 500, maxChars: 256 * 1024 };
+const eventPage = { limit: 500, maxBytes: 256 * 1024 };
 
 const jobMessage = (job: JobRow) => create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
 const keepalive = () => create(WatchJobResponseSchema, { kind: { case: "keepalive", value: {} } });
