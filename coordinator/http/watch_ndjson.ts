@@ -2,14 +2,17 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { JobEventSchema } from "../../gen/tether/v1/job_pb.ts";
 import { JobService, WatchJobRequestSchema, WatchJobResponseSchema } from "../../gen/tether/v1/job_service_pb.ts";
+import { eventToProto } from "../api/to_proto.ts";
 import { authorize } from "../auth/access.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Engine } from "../dispatch/engine.ts";
 import { callerError } from "../api/error_interceptor.ts";
 import { cutOff } from "./cut_off.ts";
 import { errorJson } from "./refusal_response.ts";
-import { watchJob } from "../api/jobs/watch_job.ts";
+import { type WatchItem, watchItems, watchMessage } from "../api/jobs/watch_job.ts";
+import type { StoredEvent } from "../storage/read_job_events.ts";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type NodeServerRequest = Parameters<Fallback>[0];
@@ -59,12 +62,12 @@ export function serveWatchNdjson(
         throw new ConnectError(`fromOffset must be a whole number of at least 0; got "${fromOffset}"`, Code.InvalidArgument);
       }
       const request = create(WatchJobRequestSchema, { id: decodeId(target.encodedId), fromOffset: BigInt(fromOffset) });
-      for await (const message of watchJob(engine, request, abort.signal)) {
+      for await (const item of watchItems(engine, request, abort.signal)) {
         if (!started) {
           res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
           started = true;
         }
-        if (!res.write(`${JSON.stringify(toJson(WatchJobResponseSchema, message))}\n`)) {
+        if (!res.write(ndjsonLine(item))) {
           // Sent no faster than the reader takes it: a paused reader costs one page of events, not the log.
           const drained = await drainedWithin(res, engine.config.stallTimeoutMs, abort.signal);
           if (drained === "stalled") {
@@ -92,6 +95,24 @@ export function serveWatchNdjson(
     res.end();
   })();
   return true;
+}
+
+/** One line of the NDJSON watch: the RPC's message as proto JSON. */
+function ndjsonLine(item: WatchItem): string {
+  if (item.case === "event") return eventLine(item.event);
+  return `${JSON.stringify(toJson(WatchJobResponseSchema, watchMessage(item)))}\n`;
+}
+
+/**
+ * An event's line, its data spliced in as it was stored: JSON text already,
+ * the very text proto JSON would print for it, and most of the line, which
+ * a watch replaying a long log would otherwise parse and print again.
+ */
+function eventLine(event: StoredEvent): string {
+  const json = toJson(JobEventSchema, eventToProto({ ...event, data: "{}" })) as Record<string, unknown>;
+  delete json.data;
+  const fields = JSON.stringify(json).slice(1, -1);
+  return `{"event":{${fields}${fields === "" ? "" : ","}"data":${event.data}}}\n`;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type JsonObject, toJson } from "@bufbuild/protobuf";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
+import { WatchJobResponseSchema } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
 
@@ -47,6 +49,27 @@ describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
       'event 2 {"n":2}',
       "job JOB_STATE_SUCCEEDED",
     ]);
+  });
+
+  it("sends each message as the RPC's proto JSON, events whose data is spliced in as stored included", async () => {
+    const { job } = await t.jobs.createJob({ type: JobType.COMMAND, executor: "echo", projectDir: "/tmp" });
+    const l = await LauncherDriver.register(t);
+    const offer = await l.nextOffer();
+    await l.accept(offer);
+    const data: JsonObject[] = [
+      { type: "first", nested: { list: [1, 2.5, -0, null, true, "x"], empty: {} } },
+      { type: "text", text: "héllo \"quoted\" \\ \u2028 🧨", n: 1e21 },
+      {},
+    ];
+    await l.append(offer, 0, data);
+    await l.succeed(offer);
+    const ndjson: unknown[] = [];
+    const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
+    for await (const line of lines(response)) ndjson.push(line);
+    const rpc: unknown[] = [];
+    for await (const m of t.jobs.watchJob({ id: job!.id })) rpc.push(toJson(WatchJobResponseSchema, m));
+    expect(ndjson).toEqual(rpc);
+    expect(ndjson.filter((m) => (m as { event?: unknown }).event)).toHaveLength(3);
   });
 
   it("answers an unknown job with a Connect-style NOT_FOUND", async () => {

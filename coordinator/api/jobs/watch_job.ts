@@ -9,7 +9,7 @@ import type { Engine } from "../../dispatch/engine.ts";
 import { isTerminal } from "../../domain/job_states.ts";
 import type { JobRow } from "../../storage/db/rows.ts";
 import { loadJob } from "../../storage/load_job.ts";
-import { readJobEvents } from "../../storage/read_job_events.ts";
+import { readJobEvents, type StoredEvent } from "../../storage/read_job_events.ts";
 import { eventToProto, jobToProto } from "../to_proto.ts";
 import { checkRange, requireText } from "../validate.ts";
 
@@ -20,8 +20,36 @@ import { checkRange, requireText } from "../validate.ts";
  */
 const eventPage = { limit: 500, maxBytes: 256 * 1024 };
 
-const jobMessage = (job: JobRow) => create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(job) } });
-const keepalive = () => create(WatchJobResponseSchema, { kind: { case: "keepalive", value: {} } });
+/**
+ * One message of a watch before it is made a proto message: an event keeps
+ * its data as stored (JSON text), so that the NDJSON form can send it as it
+ * is, without parsing and printing it again.
+ */
+export type WatchItem =
+  | { readonly case: "job"; readonly job: JobRow }
+  | { readonly case: "event"; readonly event: StoredEvent }
+  | { readonly case: "keepalive" };
+
+/** A watch's item as the RPC's message. */
+export function watchMessage(item: WatchItem): WatchJobResponse {
+  switch (item.case) {
+    case "job":
+      return create(WatchJobResponseSchema, { kind: { case: "job", value: jobToProto(item.job) } });
+    case "event":
+      return create(WatchJobResponseSchema, { kind: { case: "event", value: eventToProto(item.event) } });
+    case "keepalive":
+      return create(WatchJobResponseSchema, { kind: { case: "keepalive", value: {} } });
+  }
+}
+
+/** WatchJob, the RPC: the items of `watchItems` as messages. */
+export async function* watchJob(
+  engine: Engine,
+  req: WatchJobRequest,
+  clientSignal: AbortSignal,
+): AsyncGenerator<WatchJobResponse> {
+  for await (const item of watchItems(engine, req, clientSignal)) yield watchMessage(item);
+}
 
 /**
  * Streams a job: the job as it is, its events from the requested offset,
@@ -29,11 +57,11 @@ const keepalive = () => create(WatchJobResponseSchema, { kind: { case: "keepaliv
  * whenever it has been quiet for --watch-keepalive. It ends once the job has
  * ended and every event was sent, or when the client goes away.
  */
-export async function* watchJob(
+export async function* watchItems(
   engine: Engine,
   req: WatchJobRequest,
   clientSignal: AbortSignal,
-): AsyncGenerator<WatchJobResponse> {
+): AsyncGenerator<WatchItem> {
   const id = requireText(req.id, "id", 128);
   let offset = checkRange(Number(req.fromOffset), "fromOffset", 0, Number.MAX_SAFE_INTEGER);
   const signal = AbortSignal.any([clientSignal, engine.closing]);
@@ -45,13 +73,13 @@ export async function* watchJob(
     // The job comes first, as it is; a later end comes after its events, which were all committed before it.
     const endsNow = sentState !== null && isTerminal(job.state);
     if (sentState !== job.state && !endsNow) {
-      yield jobMessage(job);
+      yield { case: "job", job };
       sentState = job.state;
     }
     for (let more = true; more && !signal.aborted;) {
       const page = await readJobEvents(engine.db, id, offset, eventPage);
       for (const event of page.events) {
-        yield create(WatchJobResponseSchema, { kind: { case: "event", value: eventToProto(event) } });
+        yield { case: "event", event };
         offset = event.offset + 1;
       }
       more = page.more;
@@ -60,12 +88,12 @@ export async function* watchJob(
       await setImmediate();
     }
     if (sentState !== job.state) {
-      yield jobMessage(job);
+      yield { case: "job", job };
       sentState = job.state;
     }
     // An ended job takes no more events, and all of them were committed before it ended.
     if (isTerminal(job.state)) return;
-    while (!(await changedWithin(changed, engine.config.watchKeepaliveMs)) && !signal.aborted) yield keepalive();
+    while (!(await changedWithin(changed, engine.config.watchKeepaliveMs)) && !signal.aborted) yield { case: "keepalive" };
   }
 }
 
