@@ -20,6 +20,7 @@ import { loadLauncher } from "../storage/load_launcher.ts";
 import { jobRequirements } from "../storage/traits.ts";
 import { DeadlineTimer } from "./deadline_timer.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { EventPageCache } from "./event_page_cache.ts";
 import { JobWatchHub } from "./job_watch_hub.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { PollCaches } from "./poll_caches.ts";
@@ -51,6 +52,8 @@ export interface EngineOptions {
 export class Engine {
   readonly dispatcher = new Dispatcher();
   readonly watchers = new JobWatchHub();
+  /** Full pages of events, shared by the watches replaying them. */
+  readonly eventPages = new EventPageCache(32 * 1024 * 1024);
   readonly timer: DeadlineTimer;
   readonly policy: RetryPolicy;
   readonly leases: LeaseKeeper;

@@ -77,7 +77,8 @@ export async function* watchItems(
       sentState = job.state;
     }
     for (let more = true; more && !signal.aborted;) {
-      const page = await readJobEvents(engine.db, id, offset, eventPage);
+      const from = offset;
+      const page = await engine.eventPages.page(id, from, () => readJobEvents(engine.db, id, from, eventPage));
       for (const event of page.events) {
         yield { case: "event", event };
         offset = event.offset + 1;
