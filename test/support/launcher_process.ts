@@ -48,6 +48,28 @@ export function standInClaudeProfile(overrides: Record<string, unknown> = {}): R
   };
 }
 
+/** The real Claude Code CLI, `@anthropic-ai/claude-code` (a native program), pinned as a dev dependency. */
+export const realClaude = join(repoDir, "node_modules", "@anthropic-ai", "claude-code", "bin", "claude.exe");
+
+/**
+ * The claude-code profile running the real CLI against a stand-in Messages
+ * API (test/support/messages_api.ts), offline: the launcher's environment
+ * must hold the values of claudeOffline(), which the profile passes on.
+ */
+export function realClaudeProfile(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return standInClaudeProfile({ command: realClaude, env: ["PATH", "HOME", ...Object.keys(claudeOffline("", ""))], ...overrides });
+}
+
+/** The environment that points the real CLI at `apiUrl` with a throwaway `home`, and keeps it off the internet. */
+export function claudeOffline(apiUrl: string, home: string): Record<string, string> {
+  return {
+    ANTHROPIC_BASE_URL: apiUrl,
+    ANTHROPIC_API_KEY: "sk-ant-stand-in",
+    CLAUDE_CONFIG_DIR: join(home, ".claude"),
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+  };
+}
+
 /** A `command` profile running test/fixtures/payload_executor (PATH passed so node is found). */
 export function payloadExecutorProfile(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,0 +1,84 @@
+/**
+ * Claude Code sessions run by the real CLI (`@anthropic-ai/claude-code`, a
+ * pinned dev dependency) in a real launcher process, against a stand-in of
+ * Anthropic's Messages API on 127.0.0.1 (test/support/messages_api.ts), so
+ * that they run offline. The stand-in `claude` script of test/fixtures stays
+ * for the fast cases.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobState, JobType } from "../../gen/tether/v1/job_pb.ts";
+import { SessionState } from "../../gen/tether/v1/session_pb.ts";
+import { jobEvents } from "../support/coordinator_process.ts";
+import {
+  claudeOffline,
+  realClaudeProfile,
+  type RegisteredLauncher,
+  startRegisteredLauncher,
+} from "../support/launcher_process.ts";
+import { MessagesApi } from "../support/messages_api.ts";
+import { runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
+
+const coordinator = useCoordinatorProcess();
+let api: MessagesApi;
+let home: string;
+let launcher: RegisteredLauncher;
+
+beforeAll(async () => {
+  api = await MessagesApi.start();
+  home = mkdtempSync(join(tmpdir(), "tether-claude-home-"));
+  launcher = await startRegisteredLauncher({
+    coordinator,
+    executors: { "claude-code": realClaudeProfile() },
+    env: { HOME: home, ...claudeOffline(api.url, home) },
+  });
+});
+
+afterAll(async () => {
+  launcher?.signal("SIGKILL");
+  await api?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe("Claude Code sessions with the real CLI", () => {
+  it("starts a session, and resumes it on the same launcher with its history sent to the model", async () => {
+    const started = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "write a haiku about queues" },
+    });
+    expect(JobState[started.state]).toBe("SUCCEEDED");
+    expect(started.result).toMatchObject({
+      type: "result",
+      subtype: "success",
+      is_error: false,
+      result: "stand-in answer to: write a haiku about queues",
+    });
+    const claudeSessionId = started.result!.session_id as string;
+    expect(claudeSessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const { session } = await coordinator.sessions.getSession({ id: started.sessionId });
+    expect(session!.executorSessionId).toBe(claudeSessionId);
+    expect(SessionState[session!.state]).toBe("IDLE");
+    const events = await jobEvents(coordinator, started.id);
+    expect(events[0]).toMatchObject({ type: "system", subtype: "init", session_id: claudeSessionId, cwd: launcher.projectDir });
+    expect(events.at(-1)).toMatchObject({ type: "result", session_id: claudeSessionId });
+    // The CLI asked the stand-in, streaming, and nothing else.
+    expect(api.requests.map((r) => r.url)).toEqual(["/v1/messages?beta=true"]);
+    expect(api.requests[0]!.body.stream).toBe(true);
+
+    const resumed = await runJobOn(coordinator, launcher, {
+      type: JobType.RESUME_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "and one more" },
+      launcherId: "",
+      sessionId: started.sessionId,
+    });
+    expect(JobState[resumed.state]).toBe("SUCCEEDED");
+    expect(resumed.result).toMatchObject({ session_id: claudeSessionId, result: "stand-in answer to: and one more" });
+    // The model saw the first turn: the resume sent the session's history.
+    const last = api.requests.at(-1)!;
+    expect(MessagesApi.userTexts(last)).toEqual(expect.arrayContaining(["write a haiku about queues", "and one more"]));
+  });
+});
