@@ -81,4 +81,18 @@ describe("Claude Code sessions with the real CLI", () => {
     const last = api.requests.at(-1)!;
     expect(MessagesApi.userTexts(last)).toEqual(expect.arrayContaining(["write a haiku about queues", "and one more"]));
   });
+
+  it("a session stopped by its maxTurns fails, saying so from the CLI's result", async () => {
+    // The model asks for a tool; with one turn allowed, the CLI stops before it may answer again.
+    api.script({ toolUse: { name: "Bash", input: { command: "ls", description: "list" } } });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "list the files", maxTurns: 1 },
+    });
+    expect(JobState[ended.state]).toBe("FAILED");
+    expect(ended.result).toMatchObject({ type: "result", is_error: true, subtype: "error_max_turns" });
+    expect(ended.error).toMatch(/error_max_turns/);
+    expect(ended.error).toMatch(/max_turns/);
+  });
 });

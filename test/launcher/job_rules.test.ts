@@ -73,6 +73,27 @@ describe("how an attempt's end is reported", () => {
       .toMatchObject({ failureReason: FailureReason.EXECUTOR_ERROR, error: "The executor reported an error result: max turns" });
   });
 
+  it("an error result without text is told by its subtype, terminal reason, API status and errors", () => {
+    const result = {
+      type: "result",
+      is_error: true,
+      result: null,
+      subtype: "error_during_execution",
+      terminal_reason: "api_error",
+      api_error_status: 529,
+      errors: ["Overloaded", { code: 7 }],
+    };
+    expect(attemptOutcome({ exit: { code: 1, signal: null }, result, stderrTail: "" })).toMatchObject({
+      failureReason: FailureReason.EXIT_NONZERO,
+      error: 'The executor exited with code 1\nerror_during_execution, terminal_reason: api_error, API status 529, errors: Overloaded; {"code":7}',
+    });
+    expect(attemptOutcome({ exit: { code: 0, signal: null }, result: { ...result, api_error_status: undefined }, stderrTail: "" }))
+      .toMatchObject({
+        failureReason: FailureReason.EXECUTOR_ERROR,
+        error: 'The executor reported an error result: error_during_execution, terminal_reason: api_error, errors: Overloaded; {"code":7}',
+      });
+  });
+
   it("a job that could not start is an EXECUTOR_ERROR with the reason", () => {
     expect(attemptOutcome({ startError: "no such profile", stderrTail: "" })).toEqual({
       state: JobState.FAILED,

@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 
 /**
  * One answer of the stand-in Messages API: a streamed assistant message of
- * text (the default: "stand-in answer to: <the last user text>"), or an
- * HTTP error with Anthropic's error body.
+ * text (the default: "stand-in answer to: <the last user text>") or of one
+ * tool call, or an HTTP error with Anthropic's error body.
  */
 export type Turn =
   | { readonly text: string; readonly deltas?: number }
+  | { readonly toolUse: { readonly name: string; readonly input: Record<string, unknown> } }
   | { readonly status: number; readonly errorType: string; readonly message?: string };
 
 /** A request the stand-in answered: its path and query, and its JSON body. */
@@ -76,7 +77,9 @@ export class MessagesApi {
         res.end(JSON.stringify({ type: "error", error: { type: turn.errorType, message: turn.message ?? turn.errorType } }));
         return;
       }
-      streamText(res, request.body.model ?? "claude-stand-in", turn.text, turn.deltas ?? 1);
+      const model = request.body.model ?? "claude-stand-in";
+      if ("toolUse" in turn) streamToolUse(res, model, turn.toolUse);
+      else streamText(res, model, turn.text, turn.deltas ?? 1);
     });
   }
 }
@@ -92,8 +95,33 @@ function textsOf(content: unknown): string[] {
 
 /** An assistant message of `text`, streamed as the Messages API streams it, in `deltas` pieces. */
 function streamText(res: http.ServerResponse, model: string, text: string, deltas: number): void {
+  const send = startMessage(res, model);
+  send("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
+  const size = Math.ceil(text.length / deltas);
+  for (let at = 0; at < text.length; at += size) {
+    send("content_block_delta", { index: 0, delta: { type: "text_delta", text: text.slice(at, at + size) } });
+  }
+  endMessage(send, "end_turn");
+  res.end();
+}
+
+/** An assistant message asking for one tool call, streamed as the Messages API streams it. */
+function streamToolUse(res: http.ServerResponse, model: string, call: { name: string; input: Record<string, unknown> }): void {
+  const send = startMessage(res, model);
+  send("content_block_start", {
+    index: 0,
+    content_block: { type: "tool_use", id: `toolu_${Date.now()}`, name: call.name, input: {} },
+  });
+  send("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify(call.input) } });
+  endMessage(send, "tool_use");
+  res.end();
+}
+
+type Send = (type: string, data: object) => void;
+
+function startMessage(res: http.ServerResponse, model: string): Send {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const send = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const send: Send = (type, data) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   send("message_start", {
     message: {
       id: `msg_${Date.now()}`,
@@ -106,13 +134,11 @@ function streamText(res: http.ServerResponse, model: string, text: string, delta
       usage: { input_tokens: 12, output_tokens: 1 },
     },
   });
-  send("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
-  const size = Math.ceil(text.length / deltas);
-  for (let at = 0; at < text.length; at += size) {
-    send("content_block_delta", { index: 0, delta: { type: "text_delta", text: text.slice(at, at + size) } });
-  }
+  return send;
+}
+
+function endMessage(send: Send, stopReason: "end_turn" | "tool_use"): void {
   send("content_block_stop", { index: 0 });
-  send("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 7 } });
+  send("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 7 } });
   send("message_stop", {});
-  res.end();
 }

@@ -61,8 +61,7 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
     };
   }
   if (exitCode !== 0) {
-    const resultText = typeof end.result?.result === "string" ? end.result.result : "";
-    const detail = end.stderrTail || resultText;
+    const detail = end.stderrTail || (end.result ? resultReason(end.result) : "");
     return {
       state: JobState.FAILED,
       exitCode,
@@ -79,7 +78,7 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
     };
   }
   if (end.result.is_error === true) {
-    const text = typeof end.result.result === "string" ? end.result.result : String(end.result.subtype ?? "error");
+    const text = resultReason(end.result) || "error";
     return {
       state: JobState.FAILED,
       exitCode,
@@ -88,6 +87,23 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
     };
   }
   return { state: JobState.SUCCEEDED, exitCode, failureReason: FailureReason.UNSPECIFIED, error: "" };
+}
+
+/**
+ * What a result event says of how it ended: its text, else what Claude
+ * Code's CLI puts in an error result without one (`subtype` such as
+ * "error_max_turns", `terminal_reason`, `errors`, `api_error_status`).
+ */
+function resultReason(result: JobEventData): string {
+  if (typeof result.result === "string" && result.result !== "") return result.result;
+  const parts: string[] = [];
+  if (typeof result.subtype === "string") parts.push(result.subtype);
+  if (typeof result.terminal_reason === "string") parts.push(`terminal_reason: ${result.terminal_reason}`);
+  if (typeof result.api_error_status === "number") parts.push(`API status ${result.api_error_status}`);
+  if (Array.isArray(result.errors) && result.errors.length > 0) {
+    parts.push(`errors: ${result.errors.map((e) => typeof e === "string" ? e : JSON.stringify(e)).join("; ")}`);
+  }
+  return parts.join(", ");
 }
 
 function exitText(exit: ExitStatus | undefined): string {
