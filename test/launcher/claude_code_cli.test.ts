@@ -95,4 +95,24 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(ended.error).toMatch(/error_max_turns/);
     expect(ended.error).toMatch(/max_turns/);
   });
+
+  it("a 1.5 MB answer succeeds, its result and events cut to fit the coordinator's limits and saying so", async () => {
+    const answer = 'a "quoted" línea with `ticks`\n'.repeat(50_000);
+    api.script({ text: answer, deltas: 100 });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "write at length" },
+    });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    expect(ended.result).toMatchObject({ type: "result", subtype: "success", is_error: false, truncated: true });
+    const kept = ended.result!.result as string;
+    expect(answer.startsWith(kept)).toBe(true);
+    expect(kept.length).toBeGreaterThan(answer.length / 2);
+    const events = await jobEvents(coordinator, ended.id);
+    // Every line is there, none refused or cut into a log line: the long ones cut to fit, and marked.
+    expect(events.map((e) => e.type)).toEqual(["system", "assistant", "result"]);
+    expect(events[1]).toMatchObject({ type: "assistant", truncated: true });
+    expect(events[2]).toMatchObject({ type: "result", truncated: true });
+  });
 });

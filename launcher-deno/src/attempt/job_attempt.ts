@@ -8,6 +8,7 @@ import type { ExecutorProcess } from "../executors/executor_process.ts";
 import { profileEnv, type Spawn, startExecutor } from "../executors/executor_start.ts";
 import type { JobPayload } from "../executors/job_payload.ts";
 import { lineToEvent, readLines } from "../executors/ndjson.ts";
+import { fitEvent, maxLineBytes, resultChars } from "./fit_event.ts";
 import { stopProcess } from "../executors/stop_process.ts";
 import type { DirectoryProbe } from "../host/project_dir.ts";
 import type { Logger } from "../log.ts";
@@ -217,13 +218,15 @@ export class JobAttempt {
       });
     };
     const stdoutDone = (async () => {
-      for await (const line of readLines(process.stdout, config.output.maxEventBytes, stopReading.signal)) {
+      for await (const line of readLines(process.stdout, maxLineBytes(config.output), stopReading.signal)) {
         const event = lineToEvent(line);
         if (!event) continue;
+        // The tracker sees the whole line (a result may be larger than one event); the log gets it cut to fit.
         if (tracker.observe(event)) {
           log.info("executor session id", { jobId: this.jobId, executorSessionId: tracker.executorSessionId });
         }
-        for (const admitted of bound.admit(event, line.bytes)) uploader.push(admitted);
+        const fitted = fitEvent(event, config.output.maxEventBytes);
+        for (const admitted of bound.admit(fitted, line.bytes)) uploader.push(admitted);
       }
     })().catch(readFailed("stdout"));
     const stderrDone = tail.drain(process.stderr, stopReading.signal).catch(readFailed("stderr"));
@@ -261,7 +264,7 @@ export class JobAttempt {
     await sendFinishReport(rpc, {
       ...outcome,
       error: [outcome.error, uploadError].filter(Boolean).join("\n"),
-      result: tracker.result,
+      result: tracker.result && fitEvent(tracker.result, resultChars),
       executorSessionId: tracker.executorSessionId,
       nextEventOffset: uploader.nextOffset,
     }, { jobId: this.jobId, signal, log });

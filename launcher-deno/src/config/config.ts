@@ -46,7 +46,7 @@ export interface ExecutorProfile {
 export interface OutputLimits {
   /** Bytes of stdout events per attempt before a truncation marker. */
   readonly maxBytes: number;
-  /** The largest single event; a longer line is cut into a log event. */
+  /** The largest single event; a longer JSON line has its longest strings cut to fit (see fit_event.ts). */
   readonly maxEventBytes: number;
   /** How much of stderr's end is kept for the failure report. */
   readonly stderrTailBytes: number;
