@@ -8,6 +8,7 @@ const reportableReasons: readonly FailureReason[] = [
   FailureReason.EXECUTOR_ERROR,
   FailureReason.TIMEOUT,
   FailureReason.LAUNCHER_LOST,
+  FailureReason.AGENT_API_ERROR,
 ];
 
 /** The ending a launcher reports, with the reason it stands for; INVALID_ARGUMENT for one it may not report. */
@@ -23,7 +24,7 @@ export function reportedEnding(
     case JobState.FAILED:
       if (!reportableReasons.includes(failureReason)) {
         throw invalidArgument(
-          "a FAILED report needs failureReason FAILURE_REASON_EXIT_NONZERO, _EXECUTOR_ERROR, _TIMEOUT or _LAUNCHER_LOST",
+          "a FAILED report needs failureReason FAILURE_REASON_EXIT_NONZERO, _EXECUTOR_ERROR, _TIMEOUT, _LAUNCHER_LOST or _AGENT_API_ERROR",
         );
       }
       return { state, reason: failureReason };

@@ -6,11 +6,12 @@ export interface RetryPolicy {
   retryBackoffMaxMs: number;
 }
 
-/** Infrastructure failures are retried by default; a job's own failures only when it asks. */
+/** Infrastructure failures (a model API's passing failures among them) are retried by default; a job's own only when it asks. */
 export function isRetryable(reason: FailureReason, retryJobFailures: boolean): boolean {
   switch (reason) {
     case FailureReason.LAUNCHER_LOST:
     case FailureReason.OFFER_EXPIRED:
+    case FailureReason.AGENT_API_ERROR:
       return true;
     case FailureReason.EXIT_NONZERO:
     case FailureReason.EXECUTOR_ERROR:

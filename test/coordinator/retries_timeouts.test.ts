@@ -24,6 +24,22 @@ describe("retries, timeouts and match timeouts", () => {
     expect(job!.failureReason).toBe(FailureReason.EXIT_NONZERO);
   });
 
+  it("retries an attempt its agent's model API failed (AGENT_API_ERROR), as it does a lost launcher, without being asked", async () => {
+    t = await startTestCoordinator({ retryBackoffMs: 50, pollHoldMs: 10_000 });
+    await t.jobs.createJob({ ...echoJob, maxAttempts: 2 });
+    const l = await LauncherDriver.register(t);
+    const first = await l.nextOffer();
+    await l.accept(first);
+    const { job: waiting } = await l.fail(first, FailureReason.AGENT_API_ERROR, 1);
+    expect(waiting!.state).toBe(JobState.RETRY_WAIT);
+    expect(waiting!.failureReason).toBe(FailureReason.AGENT_API_ERROR);
+    const second = await l.nextOffer();
+    expect((await l.accept(second)).job!.attempt).toBe(2);
+    // The last attempt's failure ends the job, with its reason.
+    const { job: ended } = await l.fail(second, FailureReason.AGENT_API_ERROR, 1);
+    expect(ended).toMatchObject({ state: JobState.FAILED, failureReason: FailureReason.AGENT_API_ERROR });
+  });
+
   it("retries with backoff up to maxAttempts when the policy retries job failures", async () => {
     t = await startTestCoordinator({ retryBackoffMs: 50, pollHoldMs: 10_000 });
     await t.jobs.createJob({ ...echoJob, retryJobFailures: true, maxAttempts: 2 });

@@ -115,4 +115,19 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(events[1]).toMatchObject({ type: "assistant", truncated: true });
     expect(events[2]).toMatchObject({ type: "result", truncated: true });
   });
+
+  it("an overloaded model API (529) fails the attempt with AGENT_API_ERROR, and the retry succeeds", async () => {
+    api.script({ status: 529, errorType: "overloaded_error", message: "Overloaded" });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "try twice" },
+    });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    expect(ended.attempt).toBe(2);
+    expect(ended.result).toMatchObject({ is_error: false, result: "stand-in answer to: try twice" });
+    // The first attempt's end is in the log: the CLI's own account of the 529.
+    const events = await jobEvents(coordinator, ended.id);
+    expect(events.find((e) => e.type === "result" && e.api_error_status === 529)).toMatchObject({ is_error: true });
+  });
 });

@@ -80,18 +80,35 @@ describe("how an attempt's end is reported", () => {
       result: null,
       subtype: "error_during_execution",
       terminal_reason: "api_error",
-      api_error_status: 529,
-      errors: ["Overloaded", { code: 7 }],
+      api_error_status: 400,
+      errors: ["Bad request", { code: 7 }],
     };
     expect(attemptOutcome({ exit: { code: 1, signal: null }, result, stderrTail: "" })).toMatchObject({
       failureReason: FailureReason.EXIT_NONZERO,
-      error: 'The executor exited with code 1\nerror_during_execution, terminal_reason: api_error, API status 529, errors: Overloaded; {"code":7}',
+      error: 'The executor exited with code 1\nerror_during_execution, terminal_reason: api_error, API status 400, errors: Bad request; {"code":7}',
     });
     expect(attemptOutcome({ exit: { code: 0, signal: null }, result: { ...result, api_error_status: undefined }, stderrTail: "" }))
       .toMatchObject({
         failureReason: FailureReason.EXECUTOR_ERROR,
-        error: 'The executor reported an error result: error_during_execution, terminal_reason: api_error, errors: Overloaded; {"code":7}',
+        error: 'The executor reported an error result: error_during_execution, terminal_reason: api_error, errors: Bad request; {"code":7}',
       });
+  });
+
+  it("an error result of a model API's passing failure (overloaded, rate limited, 5xx) is AGENT_API_ERROR, which is retried", () => {
+    for (const status of [429, 500, 503, 529]) {
+      const result = { type: "result", is_error: true, result: `API Error: ${status}`, api_error_status: status };
+      expect(attemptOutcome({ exit: { code: 1, signal: null }, result, stderrTail: "" })).toMatchObject({
+        state: JobState.FAILED,
+        failureReason: FailureReason.AGENT_API_ERROR,
+        error: `The agent's model API answered ${status}, which passes: API Error: ${status}`,
+      });
+    }
+    // A cancel still wins; a request the API refuses for good (400) is no passing failure.
+    const overloaded = { type: "result", is_error: true, api_error_status: 529 };
+    expect(attemptOutcome({ exit: { code: 1, signal: null }, result: overloaded, stopCause: "cancel", stderrTail: "" }).state)
+      .toBe(JobState.CANCELLED);
+    expect(attemptOutcome({ exit: { code: 1, signal: null }, result: { ...overloaded, api_error_status: 400 }, stderrTail: "" })
+      .failureReason).toBe(FailureReason.EXIT_NONZERO);
   });
 
   it("a job that could not start is an EXECUTOR_ERROR with the reason", () => {

@@ -60,6 +60,15 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
       error: `The launcher was shut down while the attempt ran and stopped it (${exitText(end.exit)})`,
     };
   }
+  const apiStatus = transientApiStatus(end.result);
+  if (apiStatus !== undefined) {
+    return {
+      state: JobState.FAILED,
+      exitCode,
+      failureReason: FailureReason.AGENT_API_ERROR,
+      error: withTail(`The agent's model API answered ${apiStatus}, which passes: ${resultReason(end.result!)}`),
+    };
+  }
   if (exitCode !== 0) {
     const detail = end.stderrTail || (end.result ? resultReason(end.result) : "");
     return {
@@ -87,6 +96,15 @@ export function attemptOutcome(end: AttemptEnd): Outcome {
     };
   }
   return { state: JobState.SUCCEEDED, exitCode, failureReason: FailureReason.UNSPECIFIED, error: "" };
+}
+
+/** HTTP statuses of a model API that say "try again later": a timeout, rate limiting, server errors, overload. */
+const transientStatuses = new Set([408, 429, 500, 502, 503, 504, 529]);
+
+/** The status of a model API's passing failure an error result reports (Claude Code's `api_error_status`), if any. */
+function transientApiStatus(result: JobEventData | undefined): number | undefined {
+  if (result?.is_error !== true || typeof result.api_error_status !== "number") return undefined;
+  return transientStatuses.has(result.api_error_status) ? result.api_error_status : undefined;
 }
 
 /**
