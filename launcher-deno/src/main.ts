@@ -8,6 +8,7 @@ import { CredentialRefusedError, LauncherCredentials } from "./coordinator/launc
 import { jsonLogger } from "./log.ts";
 import { RegistrationRefusedError } from "./coordinator/registration.ts";
 import { describeError } from "./coordinator/rpc_errors.ts";
+import { ShutdownSignals } from "./host/shutdown_signals.ts";
 import { spawnSubprocess } from "./host/subprocess.ts";
 import { launcherVersion } from "./version.ts";
 
@@ -16,7 +17,9 @@ const usage = `Usage: launcher --config <launcher.json>
 Runs tether jobs on this host for the coordinator named in the config.
 SIGTERM or SIGINT drains (no new jobs; running ones finish); a second signal
 stops running jobs (SIGINT, SIGTERM, SIGKILL after their grace periods); a
-third kills them at once. Logs are JSON lines on stdout.`;
+third kills them at once. The same signal twice within a second counts
+once (a process group's SIGTERM also comes passed on by npm). Logs are JSON
+lines on stdout.`;
 
 function fail(message: string, code = 2): never {
   console.error(message);
@@ -161,12 +164,13 @@ const launcher: Launcher = new Launcher(config, {
   },
 });
 
-let signals = 0;
+const signals = new ShutdownSignals();
 const onSignal = (signal: Deno.Signal) => () => {
-  signals += 1;
-  log.info("signal received", { signal, count: signals });
-  if (signals === 1) launcher.drain(`received ${signal}`);
-  else if (signals === 2) launcher.force();
+  const count = signals.receive(signal);
+  if (count === 0) return log.info("signal received again at once: one delivery, counted once", { signal });
+  log.info("signal received", { signal, count });
+  if (count === 1) launcher.drain(`received ${signal}`);
+  else if (count === 2) launcher.force();
   else launcher.abandon();
 };
 Deno.addSignalListener("SIGINT", onSignal("SIGINT"));

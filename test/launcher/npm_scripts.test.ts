@@ -77,6 +77,24 @@ describe("the launcher's npm scripts", () => {
     await provesItself(watchLauncher(child, config));
   });
 
+  it("npm run launcher drains, and does not force, on one SIGTERM to its whole process group (as systemd, timeout and docker stop send it)", async () => {
+    const config = writeLauncherConfig({ coordinator, executors: { echo: { kind: "echo" } } });
+    // A group of its own, as a service's: the SIGTERM reaches npm, the node wrapper and deno, and npm and the wrapper pass it on.
+    const child = spawn("npm", ["run", "--silent", "launcher", "--", "--config", config.configPath], {
+      cwd: repoDir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: withToken(),
+      detached: true,
+    });
+    const launcher = watchLauncher(child, config);
+    await launcher.registered();
+    process.kill(-child.pid!, "SIGTERM");
+    expect((await launcher.exited).code).toBe(0);
+    expect(launcher.logs.messages("draining")).toHaveLength(1);
+    expect(launcher.logs.messages("forcing shutdown: stopping running jobs")).toEqual([]);
+    expect(launcher.logs.messages("deregistered")).toHaveLength(1);
+  });
+
   it("npm run launcher:compile refuses an unknown target with the list of the five", async () => {
     const config = writeLauncherConfig({ coordinator });
     const failure = await run("npm", ["run", "--silent", "launcher:compile", "--", "--config", config.configPath, "--target", "riscv"], {

@@ -64,7 +64,8 @@ describe("shutting a launcher down", () => {
     await launcher.registered();
     const running = await createJob(launcher, "claude-code", { prompt: "[stubborn]" });
     const started = await waitForEvent(coordinator, running, (e) => e.subtype === "stand_in_processes", "the job working");
-    for (const [signal, msg] of [["SIGTERM", "draining"], ["SIGTERM", "forcing shutdown: stopping running jobs"]] as const) {
+    // Each a different signal from the one before: the same one again at once would count as one delivery.
+    for (const [signal, msg] of [["SIGTERM", "draining"], ["SIGINT", "forcing shutdown: stopping running jobs"]] as const) {
       launcher.signal(signal);
       await launcher.logs.waitFor((l) => l.msg === msg, msg);
     }
