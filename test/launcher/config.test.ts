@@ -98,6 +98,27 @@ describe("the launcher config", () => {
     expect(refusal({ output: { maxBytes: 2048, maxEventBytes: 4096 } })).toContain("output.maxEventBytes (4096) must not exceed");
   });
 
+  it("sets fixed environment values for a profile (setEnv), refusing loader variables and a name also passed from the host", () => {
+    const [claude] = parse({
+      executors: { c: { kind: "claude-code", env: ["HOME"], setEnv: { CLAUDE_CODE_MAX_RETRIES: "2", DISABLE_TELEMETRY: "1" } } },
+    }).executors;
+    expect(claude!.setEnv).toEqual({ CLAUDE_CODE_MAX_RETRIES: "2", DISABLE_TELEMETRY: "1" });
+    expect(Object.isFrozen(claude!.setEnv)).toBe(true);
+    expect(refusal({ executors: { c: { kind: "claude-code", setEnv: { LD_PRELOAD: "/x.so" } } } })).toContain(
+      '"LD_PRELOAD" cannot be passed to executors',
+    );
+    expect(refusal({ executors: { c: { kind: "claude-code", setEnv: { N: 2 } } } })).toBe(`${path}: executors.c.setEnv.N must be a non-empty string`);
+    expect(refusal({ executors: { c: { kind: "claude-code", setEnv: ["N=2"] } } })).toBe(
+      `${path}: executors.c.setEnv must be an object of variable names to string values`,
+    );
+    expect(refusal({ executors: { c: { kind: "claude-code", env: ["HOME"], setEnv: { HOME: "/tmp" } } } })).toBe(
+      `${path}: executors.c.setEnv.HOME: HOME is also passed from the host by "env"; keep one`,
+    );
+    expect(refusal({ executors: { e: { kind: "echo", setEnv: { A: "1" } } } })).toBe(
+      `${path}: executors.e.setEnv does not apply: echo runs in-process`,
+    );
+  });
+
   it("accepts the example config shipped with the launcher", () => {
     const example = join(import.meta.dirname, "../../launcher-deno/launcher.example.json");
     const config = parseLauncherConfig(readFileSync(example, "utf8"), example, { os: "linux" });

@@ -57,18 +57,22 @@ export const realClaude = join(repoDir, "node_modules", "@anthropic-ai", "claude
  * must hold the values of claudeOffline(), which the profile passes on.
  */
 export function realClaudeProfile(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return standInClaudeProfile({ command: realClaude, env: ["PATH", "HOME", ...Object.keys(claudeOffline("", ""))], ...overrides });
+  return standInClaudeProfile({
+    command: realClaude,
+    env: ["PATH", "HOME", ...Object.keys(claudeOffline("", ""))],
+    // The CLI would retry a failed API call ten times, for minutes; the tests see each failure at once.
+    setEnv: { CLAUDE_CODE_MAX_RETRIES: "0" },
+    ...overrides,
+  });
 }
 
-/** The environment that points the real CLI at `apiUrl` with a throwaway `home`, keeps it off the internet, and makes it give up at once. */
+/** The environment that points the real CLI at `apiUrl` with a throwaway `home`, and keeps it off the internet. */
 export function claudeOffline(apiUrl: string, home: string): Record<string, string> {
   return {
     ANTHROPIC_BASE_URL: apiUrl,
     ANTHROPIC_API_KEY: "sk-ant-stand-in",
     CLAUDE_CONFIG_DIR: join(home, ".claude"),
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    // The CLI would retry a failed API call ten times, for minutes; the tests see each failure at once.
-    CLAUDE_CODE_MAX_RETRIES: "0",
   };
 }
 

@@ -8,6 +8,7 @@ import {
   deepFreeze,
   duration,
   envName,
+  envValues,
   knownFields,
   object,
   schema,
@@ -29,6 +30,8 @@ export interface ExecutorProfile {
   readonly argv: readonly string[];
   /** Host environment variables passed through to the executor, by name. */
   readonly env: readonly string[];
+  /** Variables set for the executor with fixed values (the host's are not read for them). */
+  readonly setEnv: Readonly<Record<string, string>>;
   readonly parametersSchema?: JsonSchema;
   /** How long after SIGINT before SIGTERM. */
   readonly interruptGraceMs: number;
@@ -170,6 +173,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     "args",
     "argv",
     "env",
+    "setEnv",
     "parametersSchema",
     "grace",
     "timeout",
@@ -195,13 +199,19 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     if (program === undefined) throw new ConfigError(`${at}.argv must name the program to run`);
     argv = [command(program, baseDir), ...args];
   } else {
-    for (const field of ["command", "args", "argv", "env"]) {
+    for (const field of ["command", "args", "argv", "env", "setEnv"]) {
       if (raw[field] !== undefined) throw new ConfigError(`${at}.${field} does not apply: echo runs in-process`);
     }
   }
   const env = raw.env === undefined
     ? []
     : stringArray(raw.env, `${at}.env`).map((item, i) => envName(item, `${at}.env[${i}]`));
+  const setEnv = raw.setEnv === undefined ? {} : envValues(raw.setEnv, `${at}.setEnv`);
+  for (const name of Object.keys(setEnv)) {
+    if (env.includes(name)) {
+      throw new ConfigError(`${at}.setEnv.${name}: ${name} is also passed from the host by "env"; keep one`);
+    }
+  }
   const parametersSchema = raw.parametersSchema === undefined
     ? defaultParametersSchema(kind as ExecutorKind)
     : schema(raw.parametersSchema, `${at}.parametersSchema`);
@@ -214,6 +224,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     kind: kind as ExecutorKind,
     argv,
     env: [...new Set(env)],
+    setEnv: Object.freeze(setEnv),
     parametersSchema,
     interruptGraceMs: grace.interrupt === undefined
       ? defaultInterruptGraceMs

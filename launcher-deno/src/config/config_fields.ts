@@ -30,6 +30,18 @@ export function envName(value: unknown, at: string): string {
   return name;
 }
 
+/** Environment variables with fixed values (`{"NAME": "value"}`), each name as envName takes it. */
+export function envValues(value: unknown, at: string): Record<string, string> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError(`${at} must be an object of variable names to string values`);
+  }
+  const values: Record<string, string> = {};
+  for (const [name, text] of Object.entries(value)) {
+    values[envName(name, `${at}.${name}`)] = string(text, `${at}.${name}`);
+  }
+  return values;
+}
+
 /** A duration such as "10s", in milliseconds. */
 export function duration(value: unknown, at: string): number {
   const ms = parseDuration(value);

@@ -31,12 +31,12 @@ export function startExecutor(
   }
 }
 
-/** The subset of `hostEnv` that `profile` passes through, by name. */
+/** What `profile` gives its executor: its fixed values (setEnv), and the subset of `hostEnv` it passes through by name. */
 export function profileEnv(
   profile: ExecutorProfile,
   hostEnv: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...profile.setEnv };
   for (const name of profile.env) {
     if (hostEnv[name] !== undefined) env[name] = hostEnv[name];
   }
