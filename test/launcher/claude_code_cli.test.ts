@@ -14,12 +14,14 @@ import { SessionState } from "../../gen/tether/v1/session_pb.ts";
 import { jobEvents } from "../support/coordinator_process.ts";
 import {
   claudeOffline,
+  processesIn,
   realClaudeProfile,
   type RegisteredLauncher,
   startRegisteredLauncher,
 } from "../support/launcher_process.ts";
 import { MessagesApi } from "../support/messages_api.ts";
-import { runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
+import { createJobOn, runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
+import { waitForJobEnd } from "../support/coordinator_process.ts";
 
 const coordinator = useCoordinatorProcess();
 let api: MessagesApi;
@@ -31,7 +33,8 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "tether-claude-home-"));
   launcher = await startRegisteredLauncher({
     coordinator,
-    executors: { "claude-code": realClaudeProfile() },
+    // Jobs may pre-approve Bash here, so that a test can cancel a job while the CLI runs a command.
+    executors: { "claude-code": realClaudeProfile({ allowedTools: ["Bash"] }) },
     env: { HOME: home, ...claudeOffline(api.url, home) },
   });
 });
@@ -129,5 +132,54 @@ describe("Claude Code sessions with the real CLI", () => {
     // The first attempt's end is in the log: the CLI's own account of the 529.
     const events = await jobEvents(coordinator, ended.id);
     expect(events.find((e) => e.type === "result" && e.api_error_status === 529)).toMatchObject({ is_error: true });
+  });
+
+  /** Resolves once `check` holds, looking every 20 ms for at most 20 s. */
+  async function eventually(check: () => boolean, what: string): Promise<void> {
+    for (const deadline = Date.now() + 20_000; !check();) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("a cancel while the model's answer streams ends the session CANCELLED, with no process of it left", async () => {
+    api.script({ text: "slowly ".repeat(1_000), deltas: 200, deltaEveryMs: 100 });
+    const asked = api.requests.length;
+    const id = await createJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "answer slowly" },
+    });
+    await eventually(() => api.requests.length > asked, "the CLI's request to the model");
+    await coordinator.jobs.cancelJob({ id });
+    const ended = await waitForJobEnd(coordinator, id);
+    expect(JobState[ended.state]).toBe("CANCELLED");
+    await eventually(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir");
+  });
+
+  it("a cancel while the CLI runs a Bash command ends the session CANCELLED, the command's process gone too", async () => {
+    // A command that runs until stopped (the CLI refuses a long sleep).
+    api.script({ toolUse: { name: "Bash", input: { command: "tail -f /dev/null", description: "wait" } } });
+    const id = await createJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "wait a minute", allowedTools: ["Bash"] },
+    });
+    await eventually(() => processesIn(launcher.projectDir).some((p) => p.cmdline === "tail -f /dev/null"), "the command running");
+    await coordinator.jobs.cancelJob({ id });
+    const ended = await waitForJobEnd(coordinator, id);
+    expect(JobState[ended.state]).toBe("CANCELLED");
+    await eventually(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir");
+  });
+
+  it("a tool call the session may not make is denied, and the denial is on the job's result", async () => {
+    api.script({ toolUse: { name: "Write", input: { file_path: "notes.txt", content: "x" } } });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-code",
+      parameters: { prompt: "write a file" },
+    });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    expect(ended.result!.permission_denials).toEqual([expect.objectContaining({ tool_name: "Write" })]);
   });
 });

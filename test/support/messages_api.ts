@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
  * tool call, or an HTTP error with Anthropic's error body.
  */
 export type Turn =
-  | { readonly text: string; readonly deltas?: number }
+  | { readonly text: string; readonly deltas?: number; readonly deltaEveryMs?: number }
   | { readonly toolUse: { readonly name: string; readonly input: Record<string, unknown> } }
   | { readonly status: number; readonly errorType: string; readonly message?: string };
 
@@ -79,7 +79,7 @@ export class MessagesApi {
       }
       const model = request.body.model ?? "claude-stand-in";
       if ("toolUse" in turn) streamToolUse(res, model, turn.toolUse);
-      else streamText(res, model, turn.text, turn.deltas ?? 1);
+      else void streamText(res, model, turn.text, turn.deltas ?? 1, turn.deltaEveryMs ?? 0);
     });
   }
 }
@@ -93,14 +93,20 @@ function textsOf(content: unknown): string[] {
   );
 }
 
-/** An assistant message of `text`, streamed as the Messages API streams it, in `deltas` pieces. */
-function streamText(res: http.ServerResponse, model: string, text: string, deltas: number): void {
+/**
+ * An assistant message of `text`, streamed as the Messages API streams it,
+ * in `deltas` pieces `everyMs` apart (a slow model); it stops when the
+ * client goes away.
+ */
+async function streamText(res: http.ServerResponse, model: string, text: string, deltas: number, everyMs: number) {
   const send = startMessage(res, model);
   send("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
   const size = Math.ceil(text.length / deltas);
-  for (let at = 0; at < text.length; at += size) {
+  for (let at = 0; at < text.length && !res.destroyed; at += size) {
+    if (at > 0 && everyMs > 0) await new Promise((resolve) => setTimeout(resolve, everyMs));
     send("content_block_delta", { index: 0, delta: { type: "text_delta", text: text.slice(at, at + size) } });
   }
+  if (res.destroyed) return;
   endMessage(send, "end_turn");
   res.end();
 }
