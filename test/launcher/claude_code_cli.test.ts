@@ -34,7 +34,14 @@ beforeAll(async () => {
   launcher = await startRegisteredLauncher({
     coordinator,
     // Jobs may pre-approve Bash here, so that a test can cancel a job while the CLI runs a command.
-    executors: { "claude-code": realClaudeProfile({ allowedTools: ["Bash"] }) },
+    executors: {
+      "claude-code": realClaudeProfile({ allowedTools: ["Bash"] }),
+      // An agent of the host owner's making: its own system prompt, and the answer streamed as it is written.
+      "claude-reviewer": realClaudeProfile({
+        appendSystemPrompt: "You review code. Answer in one short paragraph.",
+        includePartialMessages: true,
+      }),
+    },
     env: { HOME: home, ...claudeOffline(api.url, home) },
   });
 });
@@ -181,5 +188,21 @@ describe("Claude Code sessions with the real CLI", () => {
     });
     expect(JobState[ended.state]).toBe("SUCCEEDED");
     expect(ended.result!.permission_denials).toEqual([expect.objectContaining({ tool_name: "Write" })]);
+  });
+
+  it("a profile's system prompt reaches the model, and its partial messages stream into the job's log", async () => {
+    api.script({ text: "looks fine to me", deltas: 4 });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-reviewer",
+      parameters: { prompt: "review this" },
+    });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    expect(ended.result).toMatchObject({ result: "looks fine to me" });
+    expect(JSON.stringify(api.requests.at(-1)!.body.system)).toContain("You review code. Answer in one short paragraph.");
+    const events = await jobEvents(coordinator, ended.id);
+    const deltas = events.filter((e) => e.type === "stream_event" &&
+      (e.event as { type?: string } | undefined)?.type === "content_block_delta");
+    expect(deltas.map((e) => (e.event as { delta: { text: string } }).delta.text).join("")).toBe("looks fine to me");
   });
 });

@@ -119,6 +119,23 @@ describe("the launcher config", () => {
     );
   });
 
+  it("turns a claude-code profile's agent fields into the CLI's arguments, and refuses them elsewhere", () => {
+    const [agent] = parse({
+      executors: {
+        a: { kind: "claude-code", command: "/opt/claude", appendSystemPrompt: "Be brief, say \"why\".", includePartialMessages: true },
+      },
+    }).executors;
+    expect(agent!.argv).toEqual(["/opt/claude", '--append-system-prompt=Be brief, say "why".', "--include-partial-messages"]);
+    const [own] = parse({ executors: { a: { kind: "claude-code", command: "/opt/claude", systemPrompt: "You are a linter." } } }).executors;
+    expect(own!.argv).toEqual(["/opt/claude", "--system-prompt=You are a linter."]);
+    expect(refusal({ executors: { a: { kind: "claude-code", systemPrompt: "x", appendSystemPrompt: "y" } } })).toBe(
+      `${path}: executors.a: systemPrompt replaces Claude Code's own and appendSystemPrompt adds to it; give one`,
+    );
+    expect(refusal({ executors: { c: { kind: "command", argv: ["t"], systemPrompt: "x" } } })).toBe(
+      `${path}: executors.c.systemPrompt applies to kind "claude-code" only, not "command"`,
+    );
+  });
+
   it("accepts the example config shipped with the launcher", () => {
     const example = join(import.meta.dirname, "../../launcher-deno/launcher.example.json");
     const config = parseLauncherConfig(readFileSync(example, "utf8"), example, { os: "linux" });

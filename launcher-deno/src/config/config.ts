@@ -1,3 +1,4 @@
+import { claudeCodeAgentArgs, claudeCodeAgentFields } from "../executors/claude_code_agent.ts";
 import { type ClaudeCodeRules, parseClaudeCodeRules, refuseClaudeCodeRules } from "../executors/claude_code_rules.ts";
 import { defaultParametersSchema, type ExecutorKind, executorKinds } from "../executors/executor_kinds.ts";
 import { dirnamePath, isAbsolutePath, resolvePath } from "../host/paths.ts";
@@ -181,6 +182,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     "allowedPermissionModes",
     "allowedModels",
     "allowedTools",
+    ...claudeCodeAgentFields,
   ]);
   const kind = string(raw.kind, `${at}.kind`);
   if (!executorKinds.includes(kind as ExecutorKind)) {
@@ -190,7 +192,8 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
   if (kind === "claude-code") {
     if (raw.argv !== undefined) throw new ConfigError(`${at}.argv is for kind "command"; use "command" and "args"`);
     const args = raw.args === undefined ? [] : stringArray(raw.args, `${at}.args`);
-    argv = [command(raw.command === undefined ? "claude" : string(raw.command, `${at}.command`), baseDir), ...args];
+    const program = command(raw.command === undefined ? "claude" : string(raw.command, `${at}.command`), baseDir);
+    argv = [program, ...args, ...claudeCodeAgentArgs(raw, at)];
   } else if (kind === "command") {
     if (raw.command !== undefined || raw.args !== undefined) {
       throw new ConfigError(`${at}: kind "command" takes "argv" (the program and its arguments), not "command"/"args"`);

@@ -1,4 +1,5 @@
 import { ConfigError, stringArray } from "../config/config_fields.ts";
+import { claudeCodeAgentFields } from "./claude_code_agent.ts";
 import type { JobPayload } from "./job_payload.ts";
 
 // What a claude-code job may ask of this host. The job's parameters come from
@@ -53,7 +54,7 @@ export function parseClaudeCodeRules(raw: Record<string, unknown>, at: string): 
 
 /** Refuses the claude-code rule fields on a profile of another kind. */
 export function refuseClaudeCodeRules(raw: Record<string, unknown>, at: string, kind: string): void {
-  for (const field of claudeCodeRuleFields) {
+  for (const field of [...claudeCodeRuleFields, ...claudeCodeAgentFields]) {
     if (raw[field] !== undefined) {
       throw new ConfigError(`${at}.${field} applies to kind "claude-code" only, not "${kind}"`);
     }
