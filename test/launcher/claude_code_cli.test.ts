@@ -20,6 +20,8 @@ import {
   startRegisteredLauncher,
 } from "../support/launcher_process.ts";
 import { MessagesApi } from "../support/messages_api.ts";
+
+const standInMcpServer = join(import.meta.dirname, "..", "fixtures", "mcp_server");
 import { createJobOn, runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
 import { waitForJobEnd } from "../support/coordinator_process.ts";
 
@@ -40,6 +42,9 @@ beforeAll(async () => {
       "claude-reviewer": realClaudeProfile({
         appendSystemPrompt: "You review code. Answer in one short paragraph.",
         includePartialMessages: true,
+        // Its own MCP server, inline, and no other.
+        mcpConfig: { mcpServers: { "stand-in": { command: "node", args: [standInMcpServer] } } },
+        strictMcpConfig: true,
       }),
     },
     env: { HOME: home, ...claudeOffline(api.url, home) },
@@ -204,5 +209,19 @@ describe("Claude Code sessions with the real CLI", () => {
     const deltas = events.filter((e) => e.type === "stream_event" &&
       (e.event as { type?: string } | undefined)?.type === "content_block_delta");
     expect(deltas.map((e) => (e.event as { delta: { text: string } }).delta.text).join("")).toBe("looks fine to me");
+  });
+
+  it("a profile's MCP server is started for the session, and its tool answers the model", async () => {
+    api.script({ toolUse: { name: "mcp__stand-in__ping", input: {} } });
+    const ended = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-reviewer",
+      parameters: { prompt: "ping the server", allowedTools: ["mcp__stand-in__ping"] },
+    });
+    expect(JobState[ended.state]).toBe("SUCCEEDED");
+    const [init] = await jobEvents(coordinator, ended.id);
+    expect(init).toMatchObject({ type: "system", subtype: "init", mcp_servers: [{ name: "stand-in", status: "connected" }] });
+    // The tool's answer went back to the model with the next request.
+    expect(JSON.stringify(api.requests.at(-1)!.body.messages)).toContain("pong from the stand-in MCP server");
   });
 });

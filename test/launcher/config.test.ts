@@ -136,6 +136,21 @@ describe("the launcher config", () => {
     );
   });
 
+  it("gives a claude-code profile MCP servers, from a file beside the config or inline, only those when strict", () => {
+    const [file] = parse({ executors: { a: { kind: "claude-code", command: "/opt/claude", mcpConfig: "mcp/servers.json", strictMcpConfig: true } } })
+      .executors;
+    expect(file!.argv).toEqual(["/opt/claude", "--mcp-config=/etc/tether/mcp/servers.json", "--strict-mcp-config"]);
+    const servers = { mcpServers: { docs: { command: "docs-mcp", args: ["--stdio"] } } };
+    const [inline] = parse({ executors: { a: { kind: "claude-code", command: "/opt/claude", mcpConfig: servers } } }).executors;
+    expect(inline!.argv).toEqual(["/opt/claude", `--mcp-config=${JSON.stringify(servers)}`]);
+    expect(refusal({ executors: { a: { kind: "claude-code", mcpConfig: { docs: {} } } } })).toBe(
+      `${path}: executors.a.mcpConfig must be a file's path or an object {"mcpServers": {...}}`,
+    );
+    expect(refusal({ executors: { a: { kind: "claude-code", strictMcpConfig: true } } })).toBe(
+      `${path}: executors.a.strictMcpConfig needs mcpConfig: it names the only MCP servers`,
+    );
+  });
+
   it("accepts the example config shipped with the launcher", () => {
     const example = join(import.meta.dirname, "../../launcher-deno/launcher.example.json");
     const config = parseLauncherConfig(readFileSync(example, "utf8"), example, { os: "linux" });

@@ -193,7 +193,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     if (raw.argv !== undefined) throw new ConfigError(`${at}.argv is for kind "command"; use "command" and "args"`);
     const args = raw.args === undefined ? [] : stringArray(raw.args, `${at}.args`);
     const program = command(raw.command === undefined ? "claude" : string(raw.command, `${at}.command`), baseDir);
-    argv = [program, ...args, ...claudeCodeAgentArgs(raw, at)];
+    argv = [program, ...args, ...claudeCodeAgentArgs(raw, at, baseDir)];
   } else if (kind === "command") {
     if (raw.command !== undefined || raw.args !== undefined) {
       throw new ConfigError(`${at}: kind "command" takes "argv" (the program and its arguments), not "command"/"args"`);
