@@ -5,7 +5,7 @@
  * that they run offline. The stand-in `claude` script of test/fixtures stays
  * for the fast cases.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -223,5 +223,25 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(init).toMatchObject({ type: "system", subtype: "init", mcp_servers: [{ name: "stand-in", status: "connected" }] });
     // The tool's answer went back to the model with the next request.
     expect(JSON.stringify(api.requests.at(-1)!.body.messages)).toContain("pong from the stand-in MCP server");
+  });
+
+  it("a tool rule with a comma in it pre-approves that very command: each rule is an argument of its own", async () => {
+    const touch = () => api.script({ toolUse: { name: "Bash", input: { command: "touch a,b", description: "make a file" } } });
+    touch();
+    const allowed = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-reviewer",
+      parameters: { prompt: "make the file", allowedTools: ["Bash(touch a,b)", "Read"] },
+    });
+    expect(allowed.result!.permission_denials).toEqual([]);
+    expect(existsSync(join(launcher.projectDir, "a,b"))).toBe(true);
+    // Half of the rule, as a split at its comma would leave it, approves nothing.
+    touch();
+    const denied = await runJobOn(coordinator, launcher, {
+      type: JobType.START_SESSION,
+      executor: "claude-reviewer",
+      parameters: { prompt: "make the file again", allowedTools: ["Bash(touch a"] },
+    });
+    expect(denied.result!.permission_denials).toEqual([expect.objectContaining({ tool_name: "Bash" })]);
   });
 });
