@@ -42,6 +42,7 @@ beforeAll(async () => {
       "claude-reviewer": realClaudeProfile({
         appendSystemPrompt: "You review code. Answer in one short paragraph.",
         includePartialMessages: true,
+        defaultModel: "claude-stand-in-reviewer",
         // Its own MCP server, inline, and no other.
         mcpConfig: { mcpServers: { "stand-in": { command: "node", args: [standInMcpServer] } } },
         strictMcpConfig: true,
@@ -195,7 +196,7 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(ended.result!.permission_denials).toEqual([expect.objectContaining({ tool_name: "Write" })]);
   });
 
-  it("a profile's system prompt reaches the model, and its partial messages stream into the job's log", async () => {
+  it("a profile's system prompt and default model reach the model, and its partial messages stream into the job's log", async () => {
     api.script({ text: "looks fine to me", deltas: 4 });
     const ended = await runJobOn(coordinator, launcher, {
       type: JobType.START_SESSION,
@@ -205,6 +206,8 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(JobState[ended.state]).toBe("SUCCEEDED");
     expect(ended.result).toMatchObject({ result: "looks fine to me" });
     expect(JSON.stringify(api.requests.at(-1)!.body.system)).toContain("You review code. Answer in one short paragraph.");
+    // The job named no model: the profile's default was asked for.
+    expect(api.requests.at(-1)!.body.model).toBe("claude-stand-in-reviewer");
     const events = await jobEvents(coordinator, ended.id);
     const deltas = events.filter((e) => e.type === "stream_event" &&
       (e.event as { type?: string } | undefined)?.type === "content_block_delta");

@@ -57,7 +57,7 @@ function refusal(p: ExecutorProfile, job: Partial<JobPayload>): string | undefin
 describe("a claude-code profile's allowlists", () => {
   it("default to the permission modes that ask before acting, without bypassPermissions or auto, and any model or tool", () => {
     const rules = profile().claudeCode!;
-    expect(rules).toEqual({ permissionModes: ["default", "acceptEdits", "plan", "dontAsk"] });
+    expect(rules).toEqual({ permissionModes: ["default", "acceptEdits", "plan", "dontAsk"], defaults: {} });
     expect(rules.permissionModes).toBe(defaultPermissionModes);
     expect(Object.isFrozen(rules.permissionModes)).toBe(true);
   });
@@ -72,8 +72,39 @@ describe("a claude-code profile's allowlists", () => {
       permissionModes: ["plan", "bypassPermissions"],
       models: ["sonnet"],
       allowedTools: ["Read", "Bash(git log:*)"],
+      defaults: {},
     });
     expect(Object.isFrozen(rules.allowedTools)).toBe(true);
+  });
+
+  it("give a job's left-out model, permission mode and max turns from the profile's defaults, and cap its max turns", () => {
+    const p = profile({
+      allowedModels: ["sonnet", "opus"],
+      defaultModel: "sonnet",
+      defaultPermissionMode: "plan",
+      defaultMaxTurns: 5,
+      maxTurns: 20,
+    });
+    expect(p.claudeCode!.defaults).toEqual({ model: "sonnet", permissionMode: "plan", maxTurns: 5 });
+    expect(claudeCodeCommand(["claude"], payload({ parameters: { prompt: "x" } }), p.claudeCode!.defaults).argv).toEqual([
+      "claude", "-p", "--output-format", "stream-json", "--verbose", "--model=sonnet", "--permission-mode=plan", "--max-turns=5",
+    ]);
+    // What the job sets wins, within the profile's limits.
+    expect(claudeCodeCommand(["claude"], payload({ parameters: { prompt: "x", model: "opus", maxTurns: 9 } }), p.claudeCode!.defaults).argv)
+      .toEqual(["claude", "-p", "--output-format", "stream-json", "--verbose", "--model=opus", "--permission-mode=plan", "--max-turns=9"]);
+    expect(refusal(p, { parameters: { prompt: "x", maxTurns: 21 } })).toContain("parameters.maxTurns: 21 is more than allowed here (at most 20)");
+  });
+
+  it("refuse a default the profile itself does not allow", () => {
+    expect(configRefusal("claude-code", { allowedModels: ["opus"], defaultModel: "sonnet" })).toContain(
+      'a default must be allowed by the profile itself: model: "sonnet" is not allowed here (allowed: opus)',
+    );
+    expect(configRefusal("claude-code", { maxTurns: 3, defaultMaxTurns: 4 })).toContain("maxTurns: 4 is more than allowed here (at most 3)");
+    expect(configRefusal("claude-code", { defaultPermissionMode: "bypassPermissions" })).toContain(
+      'permissionMode: "bypassPermissions" is not allowed here',
+    );
+    expect(configRefusal("claude-code", { maxTurns: 0 })).toContain("executors.x.maxTurns must be a whole number of at least 1; got 0");
+    expect(configRefusal("command", { defaultModel: "sonnet" })).toContain('executors.x.defaultModel applies to kind "claude-code" only');
   });
 
   it("are refused with the field at fault when malformed, unknown to Claude, or on another kind", () => {
@@ -136,7 +167,7 @@ describe("a job asking for more than its claude-code profile allows", () => {
   });
 
   it("is refused for values of the wrong type that a profile's own schema let through", () => {
-    const rules: ClaudeCodeRules = { permissionModes: defaultPermissionModes };
+    const rules: ClaudeCodeRules = { permissionModes: defaultPermissionModes, defaults: {} };
     expect(claudeCodeRefusals(rules, { permissionMode: 1, model: ["a"], allowedTools: "Read", maxTurns: 0.5 })).toEqual([
       "parameters.permissionMode: 1 is not allowed here (allowed: default, acceptEdits, plan, dontAsk)",
       'parameters.model: must be a string, got ["a"]',

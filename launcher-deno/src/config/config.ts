@@ -1,5 +1,10 @@
 import { claudeCodeAgentArgs, claudeCodeAgentFields } from "../executors/claude_code_agent.ts";
-import { type ClaudeCodeRules, parseClaudeCodeRules, refuseClaudeCodeRules } from "../executors/claude_code_rules.ts";
+import {
+  claudeCodeRuleFields,
+  type ClaudeCodeRules,
+  parseClaudeCodeRules,
+  refuseClaudeCodeRules,
+} from "../executors/claude_code_rules.ts";
 import { defaultParametersSchema, type ExecutorKind, executorKinds } from "../executors/executor_kinds.ts";
 import { dirnamePath, isAbsolutePath, resolvePath } from "../host/paths.ts";
 import {
@@ -179,9 +184,7 @@ function parseProfile(name: string, value: unknown, at: string, baseDir: string)
     "grace",
     "timeout",
     "optional",
-    "allowedPermissionModes",
-    "allowedModels",
-    "allowedTools",
+    ...claudeCodeRuleFields,
     ...claudeCodeAgentFields,
   ]);
   const kind = string(raw.kind, `${at}.kind`);

@@ -1,4 +1,4 @@
-import { ConfigError, stringArray } from "../config/config_fields.ts";
+import { ConfigError, string, stringArray } from "../config/config_fields.ts";
 import { claudeCodeAgentFields } from "./claude_code_agent.ts";
 import type { JobPayload } from "./job_payload.ts";
 
@@ -32,10 +32,29 @@ export interface ClaudeCodeRules {
   readonly permissionModes: readonly string[];
   readonly models?: readonly string[];
   readonly allowedTools?: readonly string[];
+  /** The most turns a job may ask for (absent: any). */
+  readonly maxTurns?: number;
+  /** What a job gets for a parameter it does not set. */
+  readonly defaults: ClaudeCodeDefaults;
+}
+
+/** A claude-code profile's values for the parameters a job leaves out. */
+export interface ClaudeCodeDefaults {
+  readonly model?: string;
+  readonly permissionMode?: string;
+  readonly maxTurns?: number;
 }
 
 /** The profile fields that only kind claude-code takes. */
-export const claudeCodeRuleFields = ["allowedPermissionModes", "allowedModels", "allowedTools"] as const;
+export const claudeCodeRuleFields = [
+  "allowedPermissionModes",
+  "allowedModels",
+  "allowedTools",
+  "maxTurns",
+  "defaultModel",
+  "defaultPermissionMode",
+  "defaultMaxTurns",
+] as const;
 
 /** Reads a claude-code profile's rule fields; throws ConfigError naming the field at fault. */
 export function parseClaudeCodeRules(raw: Record<string, unknown>, at: string): ClaudeCodeRules {
@@ -49,7 +68,38 @@ export function parseClaudeCodeRules(raw: Record<string, unknown>, at: string): 
       );
     }
   }
-  return { permissionModes: modes, models: list("allowedModels"), allowedTools: list("allowedTools") };
+  const rules = {
+    permissionModes: modes,
+    models: list("allowedModels"),
+    allowedTools: list("allowedTools"),
+    maxTurns: raw.maxTurns === undefined ? undefined : turns(raw.maxTurns, `${at}.maxTurns`),
+  };
+  const defaults: ClaudeCodeDefaults = {
+    model: raw.defaultModel === undefined ? undefined : string(raw.defaultModel, `${at}.defaultModel`),
+    permissionMode: raw.defaultPermissionMode === undefined
+      ? undefined
+      : string(raw.defaultPermissionMode, `${at}.defaultPermissionMode`),
+    maxTurns: raw.defaultMaxTurns === undefined ? undefined : turns(raw.defaultMaxTurns, `${at}.defaultMaxTurns`),
+  };
+  // A default is what a job gets without asking: it must be what a job may ask for.
+  const refusals = claudeCodeRefusals({ ...rules, defaults: {} }, {
+    ...(defaults.model === undefined ? {} : { model: defaults.model }),
+    ...(defaults.permissionMode === undefined ? {} : { permissionMode: defaults.permissionMode }),
+    ...(defaults.maxTurns === undefined ? {} : { maxTurns: defaults.maxTurns }),
+  });
+  if (refusals.length > 0) {
+    throw new ConfigError(
+      `${at}: a default must be allowed by the profile itself: ${refusals.join("; ").replaceAll("parameters.", "")}`,
+    );
+  }
+  return { ...rules, defaults };
+}
+
+function turns(value: unknown, at: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new ConfigError(`${at} must be a whole number of at least 1; got ${JSON.stringify(value)}`);
+  }
+  return value as number;
 }
 
 /** Refuses the claude-code rule fields on a profile of another kind. */
@@ -142,6 +192,8 @@ export function claudeCodeRefusals(rules: ClaudeCodeRules, parameters: object): 
   const turns = ownParameter(p, "maxTurns");
   if (turns !== undefined && !(Number.isSafeInteger(turns) && (turns as number) >= 1)) {
     refusals.push(`parameters.maxTurns: must be a whole number of at least 1, got ${shown(turns)}`);
+  } else if (turns !== undefined && rules.maxTurns !== undefined && (turns as number) > rules.maxTurns) {
+    refusals.push(`parameters.maxTurns: ${shown(turns)} is more than allowed here (at most ${rules.maxTurns})`);
   }
   return refusals;
 }

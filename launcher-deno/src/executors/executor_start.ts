@@ -23,7 +23,7 @@ export function startExecutor(
     case "echo":
       return startEcho(payload);
     case "claude-code": {
-      const { argv, stdin } = claudeCodeCommand(profile.argv, payload);
+      const { argv, stdin } = claudeCodeCommand(profile.argv, payload, profile.claudeCode?.defaults);
       return deps.spawn({ argv, cwd: payload.projectDir, env: deps.env, stdin });
     }
     case "command":
