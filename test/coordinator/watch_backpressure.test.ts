@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readJobEvents } from "../../coordinator/storage/read_job_events.ts";
 import { echoJob } from "../../tools/support/jobs.ts";
 import { envelope } from "../support/connect_envelope.ts";
+import { ndjsonLines } from "../support/ndjson_lines.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
 import { startTestCoordinator, type TestCoordinator, until } from "../support/test_coordinator.ts";
 
@@ -184,16 +185,3 @@ describe("a watch and its reader", () => {
     await lines.return(undefined);
   });
 });
-
-/** The JSON lines of an NDJSON body, one at a time. */
-async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<Record<string, unknown>> {
-  let buffered = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    buffered += decoder.decode(chunk, { stream: true });
-    for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
-      yield JSON.parse(buffered.slice(0, end)) as Record<string, unknown>;
-      buffered = buffered.slice(end + 1);
-    }
-  }
-}

@@ -3,20 +3,8 @@ import { type JsonObject, toJson } from "@bufbuild/protobuf";
 import { JobType } from "../../gen/tether/v1/job_pb.ts";
 import { WatchJobResponseSchema } from "../../gen/tether/v1/job_service_pb.ts";
 import { LauncherDriver } from "../support/launcher_driver.ts";
+import { ndjsonLines } from "../support/ndjson_lines.ts";
 import { startTestCoordinator, type TestCoordinator } from "../support/test_coordinator.ts";
-
-/** Reads an NDJSON response line by line as it streams. */
-async function* lines(response: Response): AsyncGenerator<Record<string, unknown>> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of response.body!) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
-      yield JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
-      buffer = buffer.slice(i + 1);
-    }
-  }
-}
 
 describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
   let t: TestCoordinator;
@@ -34,7 +22,7 @@ describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
     const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch?fromOffset=1`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
     expect(response.headers.get("content-type")).toBe("application/x-ndjson");
     const seen: string[] = [];
-    for await (const line of lines(response)) {
+    for await (const line of ndjsonLines(response.body!)) {
       const event = line.event as { offset: string; data: unknown } | undefined;
       const state = (line.job as { state?: string } | undefined)?.state;
       seen.push(event ? `event ${event.offset} ${JSON.stringify(event.data)}` : `job ${state}`);
@@ -65,7 +53,7 @@ describe("GET /v1/jobs/<id>/watch (NDJSON for curl)", () => {
     await l.succeed(offer);
     const ndjson: unknown[] = [];
     const response = await fetch(`${t.url}/v1/jobs/${job!.id}/watch`, { headers: { authorization: `Bearer ${t.tokens.client}` } });
-    for await (const line of lines(response)) ndjson.push(line);
+    for await (const line of ndjsonLines(response.body!)) ndjson.push(line);
     const rpc: unknown[] = [];
     for await (const m of t.jobs.watchJob({ id: job!.id })) rpc.push(toJson(WatchJobResponseSchema, m));
     expect(ndjson).toEqual(rpc);

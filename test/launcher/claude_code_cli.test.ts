@@ -20,6 +20,7 @@ import {
   startRegisteredLauncher,
 } from "../support/launcher_process.ts";
 import { MessagesApi } from "../support/messages_api.ts";
+import { until } from "../support/test_coordinator.ts";
 
 const standInMcpServer = join(import.meta.dirname, "..", "fixtures", "mcp_server");
 import { createJobOn, runJobOn, useCoordinatorProcess } from "../support/process_fixtures.ts";
@@ -147,14 +148,6 @@ describe("Claude Code sessions with the real CLI", () => {
     expect(events.find((e) => e.type === "result" && e.api_error_status === 529)).toMatchObject({ is_error: true });
   });
 
-  /** Resolves once `check` holds, looking every 20 ms for at most 20 s. */
-  async function eventually(check: () => boolean, what: string): Promise<void> {
-    for (const deadline = Date.now() + 20_000; !check();) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   it("a cancel while the model's answer streams ends the session CANCELLED, with no process of it left", async () => {
     api.script({ text: "slowly ".repeat(1_000), deltas: 200, deltaEveryMs: 100 });
     const asked = api.requests.length;
@@ -163,11 +156,11 @@ describe("Claude Code sessions with the real CLI", () => {
       executor: "claude-code",
       parameters: { prompt: "answer slowly" },
     });
-    await eventually(() => api.requests.length > asked, "the CLI's request to the model");
+    await until(() => api.requests.length > asked, "the CLI's request to the model", 20_000);
     await coordinator.jobs.cancelJob({ id });
     const ended = await waitForJobEnd(coordinator, id);
     expect(JobState[ended.state]).toBe("CANCELLED");
-    await eventually(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir");
+    await until(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir", 20_000);
   });
 
   it("a cancel while the CLI runs a Bash command ends the session CANCELLED, the command's process gone too", async () => {
@@ -178,11 +171,11 @@ describe("Claude Code sessions with the real CLI", () => {
       executor: "claude-code",
       parameters: { prompt: "wait a minute", allowedTools: ["Bash"] },
     });
-    await eventually(() => processesIn(launcher.projectDir).some((p) => p.cmdline === "tail -f /dev/null"), "the command running");
+    await until(() => processesIn(launcher.projectDir).some((p) => p.cmdline === "tail -f /dev/null"), "the command running", 20_000);
     await coordinator.jobs.cancelJob({ id });
     const ended = await waitForJobEnd(coordinator, id);
     expect(JobState[ended.state]).toBe("CANCELLED");
-    await eventually(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir");
+    await until(() => processesIn(launcher.projectDir).length === 0, "no process left in the project dir", 20_000);
   });
 
   it("a tool call the session may not make is denied, and the denial is on the job's result", async () => {

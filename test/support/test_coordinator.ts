@@ -48,7 +48,7 @@ export async function startTestCoordinator(
   };
 }
 
-/** Resolves once `check` returns true, re-checking after each macrotask. For in-process state only. */
+/** Resolves once `check` (synchronous: in-process state, or a quick look at /proc) returns true, re-checking every 5 ms. */
 export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   while (!check()) {
