@@ -40,23 +40,25 @@ void everyColumn;
  * rows (a light view's columns too are read past a large parameters value)
  * would otherwise hold it for the whole page.
  */
-export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
+export async function listJobs(db: Db, f: JobFilter): Promise<{ jobs: JobRow[]; more: boolean }> {
   const chunk = f.fullWithin === null ? 100 : 8;
-  const rows: JobRow[] = [];
+  const jobs: JobRow[] = [];
   let chars = 0;
-  for (let beforeSeq = f.beforeSeq; rows.length < f.limit;) {
-    if (rows.length > 0) await setImmediate();
-    const got = await readChunk(db, f, beforeSeq, Math.min(chunk, f.limit - rows.length));
+  // A page that is full, or past its budget, may have more after it.
+  const page = () => ({ jobs, more: jobs.length === f.limit || (f.fullWithin !== null && chars >= f.fullWithin) });
+  for (let beforeSeq = f.beforeSeq; jobs.length < f.limit;) {
+    if (jobs.length > 0) await setImmediate();
+    const got = await readChunk(db, f, beforeSeq, Math.min(chunk, f.limit - jobs.length));
     for (const row of got) {
       // The job that crosses the budget is the page's last: its predecessors' sizes are under it.
-      if (f.fullWithin !== null && rows.length > 0 && chars >= f.fullWithin) return rows;
-      rows.push(row);
+      if (f.fullWithin !== null && jobs.length > 0 && chars >= f.fullWithin) return page();
+      jobs.push(row);
       chars += (row.parameters?.length ?? 0) + (row.result?.length ?? 0);
     }
     if (got.length < chunk) break;
     beforeSeq = got.at(-1)!.seq;
   }
-  return rows;
+  return page();
 }
 
 function readChunk(db: Db, f: JobFilter, beforeSeq: number | null, limit: number): Promise<JobRow[]> {

@@ -20,22 +20,27 @@ export interface LauncherFilter {
  * SQLite a read runs on it); the launcher whose labels and executors cross
  * `withinChars` ends the page.
  */
-export async function listLaunchers(db: Db, f: LauncherFilter): Promise<LauncherWithLoad[]> {
+export async function listLaunchers(
+  db: Db,
+  f: LauncherFilter,
+): Promise<{ launchers: LauncherWithLoad[]; more: boolean }> {
   const chunk = 100;
-  const rows: LauncherWithLoad[] = [];
+  const launchers: LauncherWithLoad[] = [];
   let chars = 0;
-  for (let after = f.after; rows.length < f.limit;) {
-    if (rows.length > 0) await setImmediate();
-    const got = await readChunk(db, f.states, after, Math.min(chunk, f.limit - rows.length));
+  // A page that is full, or past its budget, may have more after it.
+  const page = () => ({ launchers, more: launchers.length === f.limit || chars >= f.withinChars });
+  for (let after = f.after; launchers.length < f.limit;) {
+    if (launchers.length > 0) await setImmediate();
+    const got = await readChunk(db, f.states, after, Math.min(chunk, f.limit - launchers.length));
     for (const row of got) {
-      if (rows.length > 0 && chars >= f.withinChars) return rows;
-      rows.push(row);
+      if (launchers.length > 0 && chars >= f.withinChars) return page();
+      launchers.push(row);
       chars += row.labels.length + row.executors.length;
     }
     if (got.length < chunk) break;
     after = got.at(-1)!;
   }
-  return rows;
+  return page();
 }
 
 async function readChunk(

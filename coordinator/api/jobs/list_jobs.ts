@@ -30,7 +30,7 @@ export async function listJobs(
   const limit = pageSize(req.pageSize);
   const cursor = decodePageToken(req.pageToken, isSeqCursor);
   const full = checkEnum(req.view, JobViewSchema, "view", true) === JobView.FULL;
-  const rows = await selectJobs(engine.db, {
+  const { jobs: rows, more: moreRows } = await selectJobs(engine.db, {
     states: checkEnumFilter(req.states, JobStateSchema, "states"),
     sessionId: req.sessionId === "" ? null : checkText(req.sessionId, "sessionId", 128),
     launcherId: req.launcherId === "" ? null : checkText(req.launcherId, "launcherId", 128),
@@ -38,11 +38,10 @@ export async function listJobs(
     limit,
     fullWithin: full ? fullPageChars : null,
   });
-  const chars = rows.reduce((n, r) => n + (r.parameters?.length ?? 0) + (r.result?.length ?? 0), 0);
   // Encoding an answer costs by its entries, as decoding a request does: a full page holds about as many
   // as one job may (parameters and a result, each within --max-request-entries), and at least one job.
   const page = full ? withinEntries(rows, 2 * engine.config.maxRequestEntries) : rows;
-  const more = rows.length === limit || (full && chars >= fullPageChars) || page.length < rows.length;
+  const more = moreRows || page.length < rows.length;
   return { jobs: page.map(jobToProto), nextPageToken: nextPageToken(page, more, (last) => ({ seq: last.seq })) };
 }
 

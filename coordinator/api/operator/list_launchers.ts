@@ -19,16 +19,14 @@ export async function listLaunchers(
   req: ListLaunchersRequest,
 ): Promise<MessageInitShape<typeof ListLaunchersResponseSchema>> {
   const limit = pageSize(req.pageSize);
-  const rows = await selectLaunchers(engine.db, {
+  const { launchers, more } = await selectLaunchers(engine.db, {
     states: checkEnumFilter(req.states, LauncherStateSchema, "states"),
     after: decodePageToken(req.pageToken, isCursor),
     limit,
     withinChars: pageChars,
   });
-  const chars = rows.reduce((n, r) => n + r.labels.length + r.executors.length, 0);
-  const more = rows.length === limit || chars >= pageChars;
   return {
-    launchers: rows.map(launcherToProto),
-    nextPageToken: nextPageToken(rows, more, (last) => ({ hostname: last.hostname, name: last.name })),
+    launchers: launchers.map(launcherToProto),
+    nextPageToken: nextPageToken(launchers, more, (last) => ({ hostname: last.hostname, name: last.name })),
   };
 }
